@@ -1,0 +1,153 @@
+"""Decoupled contrastive learning: NT-Xent without the positive in the denominator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+
+from contrastkit.distributed import global_mean
+from contrastkit.losses.two_views import two_view_similarities
+from contrastkit.losses.validation import check_positive
+
+WeightFn = Callable[[Tensor, Tensor], Tensor]
+
+
+def vmf_weights(z_a: Tensor, z_b: Tensor, *, sigma: float = 0.5) -> Tensor:
+    """DCLW's von Mises-Fisher weights of the B positive pairs (normalized inputs), shape (B,).
+
+    ``w_i = 2 - B * softmax_i(<z_a_i, z_b_i> / sigma)``: pairs that already agree more than the
+    batch average get a weight below 1, harder pairs above 1. The weights average to 1.
+    """
+    check_positive("sigma", sigma)
+    agreement = (z_a * z_b).sum(dim=1) / sigma
+    return 2 - z_a.shape[0] * torch.softmax(agreement, dim=0)
+
+
+def dcl(
+    z_a: Tensor,
+    z_b: Tensor,
+    *,
+    temperature: float = 0.1,
+    weight_fn: WeightFn | None = None,
+    gather_distributed: bool = False,
+) -> Tensor:
+    """Decoupled contrastive loss; see :class:`DCLLoss`."""
+    check_positive("temperature", temperature)
+    views = two_view_similarities(z_a, z_b, gather_distributed=gather_distributed, loss_name="dcl")
+    logits = views.similarity / temperature
+    negatives = logits.masked_fill(~views.negatives_mask(), float("-inf")).logsumexp(dim=1)
+    positive = views.positive_similarity() / temperature
+    if weight_fn is not None:
+        pair_weights = weight_fn(views.pairs_a, views.pairs_b)
+        total = views.pairs_a.shape[0]
+        if pair_weights.shape != (total,):
+            raise ValueError(
+                f"weight_fn must return one weight per pair, shape ({total},), "
+                f"got {tuple(pair_weights.shape)}"
+            )
+        positive = positive * pair_weights[views.anchor % total]
+    return global_mean(negatives - positive, gather_distributed=gather_distributed)
+
+
+def dclw(
+    z_a: Tensor,
+    z_b: Tensor,
+    *,
+    temperature: float = 0.1,
+    sigma: float = 0.5,
+    gather_distributed: bool = False,
+) -> Tensor:
+    """DCL with von Mises-Fisher weighting of the positives; see :class:`DCLWLoss`."""
+    check_positive("sigma", sigma)
+    return dcl(
+        z_a,
+        z_b,
+        temperature=temperature,
+        weight_fn=lambda a, b: vmf_weights(a, b, sigma=sigma),
+        gather_distributed=gather_distributed,
+    )
+
+
+class DCLLoss(nn.Module):
+    """Decoupled contrastive loss (DCL, arXiv 2110.06848).
+
+    As :class:`NTXentLoss` (2B anchors, the 2B - 2 other embeddings as negatives) with the
+    positive removed from the denominator, which removes the negative-positive coupling that
+    makes NT-Xent sensitive to batch size:
+    ``l_i = -w_i * s_ip / t + log sum_{k not in {i, p}} exp(s_ik / t)``, mean over 2B anchors.
+    ``weight_fn(z_a, z_b) -> (B,)`` weights each positive pair (normalized inputs, global batch
+    when gathering); :class:`DCLWLoss` is DCL with :func:`vmf_weights`.
+
+    Args:
+        temperature: softmax temperature (0.1 in the paper).
+        weight_fn: optional positive-pair weighting; ``None`` gives w_i = 1.
+        gather_distributed: use the embeddings of every process as negatives.
+
+    Shapes: ``z_a``, ``z_b``: (B, D), L2-normalized inside. Returns a scalar (it can be
+    negative: the positive term is not bounded by the denominator).
+
+    Example:
+        >>> import torch
+        >>> loss = DCLLoss(temperature=0.1)
+        >>> loss(torch.randn(8, 32), torch.randn(8, 32)).shape
+        torch.Size([])
+    """
+
+    def __init__(
+        self,
+        *,
+        temperature: float = 0.1,
+        weight_fn: WeightFn | None = None,
+        gather_distributed: bool = False,
+    ) -> None:
+        super().__init__()
+        check_positive("temperature", temperature)
+        self.temperature = temperature
+        self.weight_fn = weight_fn
+        self.gather_distributed = gather_distributed
+
+    def forward(self, z_a: Tensor, z_b: Tensor) -> Tensor:
+        return dcl(
+            z_a,
+            z_b,
+            temperature=self.temperature,
+            weight_fn=self.weight_fn,
+            gather_distributed=self.gather_distributed,
+        )
+
+
+class DCLWLoss(nn.Module):
+    """DCLW (arXiv 2110.06848): :class:`DCLLoss` with von Mises-Fisher weights (sigma = 0.5).
+
+    Args:
+        temperature: softmax temperature (0.1 in the paper).
+        sigma: concentration of the weighting, see :func:`vmf_weights`.
+        gather_distributed: use the embeddings of every process as negatives.
+
+    Example:
+        >>> import torch
+        >>> loss = DCLWLoss(temperature=0.1, sigma=0.5)
+        >>> loss(torch.randn(8, 32), torch.randn(8, 32)).shape
+        torch.Size([])
+    """
+
+    def __init__(
+        self, *, temperature: float = 0.1, sigma: float = 0.5, gather_distributed: bool = False
+    ) -> None:
+        super().__init__()
+        check_positive("temperature", temperature)
+        check_positive("sigma", sigma)
+        self.temperature = temperature
+        self.sigma = sigma
+        self.gather_distributed = gather_distributed
+
+    def forward(self, z_a: Tensor, z_b: Tensor) -> Tensor:
+        return dclw(
+            z_a,
+            z_b,
+            temperature=self.temperature,
+            sigma=self.sigma,
+            gather_distributed=self.gather_distributed,
+        )

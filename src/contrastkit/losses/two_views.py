@@ -1,0 +1,81 @@
+"""Similarities of a two-view batch's 2B anchors, shared by NT-Xent, DCL and the debiased losses.
+
+The anchors are ``cat([z_a, z_b])``; anchor i's positive is its other view. With
+``gather_distributed=True`` the anchors are this process's rows and the candidates are the
+embeddings of every process (gathered with gradient), so each process computes the terms of its
+own anchors against the global batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from contrastkit.distributed import batch_offset, gather_with_grad
+from contrastkit.losses.validation import check_batch, check_pair
+
+
+@dataclass(frozen=True)
+class TwoViewSimilarities:
+    """Cosine similarities of local anchors to all embeddings of a two-view batch.
+
+    Attributes:
+        similarity: (2B, 2N) cosine similarity of the local anchors ``cat([z_a, z_b])`` to all
+            embeddings ``cat([Z_a, Z_b])`` of the (global) batch of N pairs.
+        positive: (2B,) column of each anchor's other view.
+        anchor: (2B,) column of the anchor itself.
+        pairs_a: (N, D) normalized first views of the global batch.
+        pairs_b: (N, D) normalized second views of the global batch.
+    """
+
+    similarity: Tensor
+    positive: Tensor
+    anchor: Tensor
+    pairs_a: Tensor
+    pairs_b: Tensor
+
+    @property
+    def num_negatives(self) -> int:
+        """Negatives per anchor: every embedding but the anchor and its positive (2N - 2)."""
+        return self.similarity.shape[1] - 2
+
+    def positive_similarity(self) -> Tensor:
+        """(2B,) similarity of each anchor to its positive."""
+        return self.similarity.gather(1, self.positive[:, None]).squeeze(1)
+
+    def self_mask(self) -> Tensor:
+        """(2B, 2N) True at each anchor's own column."""
+        return F.one_hot(self.anchor, self.similarity.shape[1]).bool()
+
+    def negatives_mask(self) -> Tensor:
+        """(2B, 2N) True at the 2N - 2 negatives of each anchor."""
+        columns = self.similarity.shape[1]
+        return ~(self.self_mask() | F.one_hot(self.positive, columns).bool())
+
+
+def two_view_similarities(
+    z_a: Tensor, z_b: Tensor, *, gather_distributed: bool, loss_name: str
+) -> TwoViewSimilarities:
+    """Validate and L2-normalize two views (B, D) and compare the local anchors to all of them."""
+    check_pair("z_a", z_a, "z_b", z_b)
+    z_a, z_b = F.normalize(z_a, dim=1), F.normalize(z_b, dim=1)
+    if gather_distributed:
+        pairs_a, pairs_b = gather_with_grad(z_a), gather_with_grad(z_b)
+        offset = batch_offset(z_a.shape[0], z_a.device)
+    else:
+        pairs_a, pairs_b, offset = z_a, z_b, 0
+    total = pairs_a.shape[0]
+    check_batch(total, 2, f"{loss_name} (negatives come from other pairs of the batch)")
+    anchors = torch.cat([z_a, z_b])
+    similarity = anchors @ torch.cat([pairs_a, pairs_b]).T
+    index = torch.arange(z_a.shape[0], device=z_a.device) + offset
+    return TwoViewSimilarities(
+        similarity=similarity,
+        positive=torch.cat([index + total, index]),
+        anchor=torch.cat([index, index + total]),
+        pairs_a=pairs_a,
+        pairs_b=pairs_b,
+    )
