@@ -140,7 +140,9 @@ def test_vmf_weights_match_reference(batch: int, sigma: float) -> None:
     expected = torch.tensor(reference_vmf_weights(z_a, z_b, sigma), dtype=torch.float64)
     assert_close(weights, expected, rtol=RTOL, atol=ATOL)
     # sum_i (2 - B softmax_i) = 2B - B = B
-    assert_close(weights.sum(), torch.tensor(float(batch), dtype=torch.float64), rtol=RTOL, atol=ATOL)
+    assert_close(
+        weights.sum(), torch.tensor(float(batch), dtype=torch.float64), rtol=RTOL, atol=ATOL
+    )
 
 
 def test_vmf_weights_default_sigma_and_scale_invariance() -> None:
@@ -255,8 +257,12 @@ def test_dcl_known_value_constant_weights() -> None:
     # weight_fn = 3 on aligned one-hot pairs: l = -3/t + log 2.
     eye = torch.eye(2, dtype=torch.float64)
     t = 0.5
-    out = dcl(eye, eye.clone(), temperature=t, weight_fn=lambda a, b: torch.full((2,), 3.0, dtype=a.dtype))
-    assert_close(out, torch.tensor(-3.0 / t + math.log(2.0), dtype=torch.float64), rtol=RTOL, atol=ATOL)
+    out = dcl(
+        eye, eye.clone(), temperature=t, weight_fn=lambda a, b: torch.full((2,), 3.0, dtype=a.dtype)
+    )
+    assert_close(
+        out, torch.tensor(-3.0 / t + math.log(2.0), dtype=torch.float64), rtol=RTOL, atol=ATOL
+    )
 
 
 def test_dclw_known_value_equal_alignment() -> None:
@@ -265,7 +271,9 @@ def test_dclw_known_value_equal_alignment() -> None:
     eye = torch.eye(3, dtype=torch.float64)
     t = 0.2
     out = dclw(eye, eye.clone(), temperature=t, sigma=0.5)
-    assert_close(out, torch.tensor(-1.0 / t + math.log(4.0), dtype=torch.float64), rtol=RTOL, atol=ATOL)
+    assert_close(
+        out, torch.tensor(-1.0 / t + math.log(4.0), dtype=torch.float64), rtol=RTOL, atol=ATOL
+    )
 
 
 def test_scale_invariance() -> None:
@@ -312,9 +320,7 @@ def test_dclw_gradcheck() -> None:
     # Weights are not detached, so the numerical gradient includes their dependence.
     z_a = _randn(3, 4, seed=27).requires_grad_()
     z_b = _randn(3, 4, seed=28).requires_grad_()
-    assert torch.autograd.gradcheck(
-        lambda a, b: dclw(a, b, temperature=0.5, sigma=0.5), (z_a, z_b)
-    )
+    assert torch.autograd.gradcheck(lambda a, b: dclw(a, b, temperature=0.5, sigma=0.5), (z_a, z_b))
 
 
 # --------------------------------------------------------------------------- bad input

@@ -83,9 +83,7 @@ def _inputs(B, Vs, Vt, K, seed):
 def test_matches_reference(B, Vs, Vt, K, ts, tt):
     student, teacher, center = _inputs(B, Vs, Vt, K, seed=B * Vs + K)
     ref = reference_dino(student, teacher, center, ts, tt)
-    out = dino_loss(
-        student, teacher, center=center, student_temperature=ts, teacher_temperature=tt
-    )
+    out = dino_loss(student, teacher, center=center, student_temperature=ts, teacher_temperature=tt)
     _close(out, ref)
     module = DINOLoss(student_temperature=ts)
     _close(module(student, teacher, center=center, teacher_temperature=tt), ref)
@@ -220,7 +218,7 @@ def test_more_teacher_views_than_student_views():
         DINOLoss()(student, teacher, center=center)
 
 
-@pytest.mark.parametrize("bad_shape", [(5,), (3,), (1, 4)])
+@pytest.mark.parametrize("bad_shape", [(5,), (3,), (2, 4), (2, 2, 4)])
 def test_center_of_wrong_size(bad_shape):
     student, teacher, _ = _inputs(2, 3, 2, 4, seed=0)
     center = torch.zeros(bad_shape, dtype=torch.float64)

@@ -1,4 +1,4 @@
-"""Tests for info_nce / InfoNCELoss against an independent loop reference (spec: /tmp/loss_spec.md)."""
+"""info_nce / InfoNCELoss versus an independent loop reference (spec: /tmp/loss_spec.md)."""
 
 import math
 import re
@@ -91,9 +91,7 @@ def test_default_temperature() -> None:
 def test_module_matches_function() -> None:
     query, key, negatives = _randn(5, 6, seed=6), _randn(5, 6, seed=7), _randn(9, 6, seed=8)
     module = InfoNCELoss(temperature=0.3)
-    assert_close(
-        module(query, key), info_nce(query, key, temperature=0.3), rtol=RTOL, atol=ATOL
-    )
+    assert_close(module(query, key), info_nce(query, key, temperature=0.3), rtol=RTOL, atol=ATOL)
     assert_close(
         module(query, key, negatives),
         info_nce(query, key, temperature=0.3, negatives=negatives),

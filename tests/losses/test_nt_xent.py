@@ -1,4 +1,4 @@
-"""Tests for nt_xent / NTXentLoss against an independent loop reference (spec: /tmp/loss_spec.md)."""
+"""nt_xent / NTXentLoss versus an independent loop reference (spec: /tmp/loss_spec.md)."""
 
 import math
 import re

@@ -32,7 +32,9 @@ def _dot(u: list[float], v: list[float]) -> float:
     return sum(a * b for a, b in zip(u, v, strict=True))
 
 
-def reference_supcon(features: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:
+def reference_supcon(
+    features: torch.Tensor, labels: torch.Tensor, temperature: float
+) -> torch.Tensor:
     batch, views, _ = features.shape
     emb, lab = [], []
     for b in range(batch):
@@ -95,7 +97,9 @@ def test_anchors_without_positives_are_skipped() -> None:
 
 def test_default_temperature() -> None:
     features, labels = _randn(4, 2, 5, seed=3), torch.tensor([1, 0, 1, 0])
-    assert_close(supcon(features, labels), reference_supcon(features, labels, 0.1), rtol=RTOL, atol=ATOL)
+    assert_close(
+        supcon(features, labels), reference_supcon(features, labels, 0.1), rtol=RTOL, atol=ATOL
+    )
 
 
 def test_module_matches_function() -> None:
@@ -155,9 +159,7 @@ def test_known_value_same_labels_one_hot(temperature: float) -> None:
 def test_scale_invariance() -> None:
     features, labels = _randn(5, 2, 4, seed=9), torch.tensor([0, 1, 0, 1, 2])
     scales = torch.linspace(0.05, 20.0, 10, dtype=torch.float64).reshape(5, 2, 1)
-    assert_close(
-        supcon(scales * features, labels), supcon(features, labels), rtol=RTOL, atol=ATOL
-    )
+    assert_close(supcon(scales * features, labels), supcon(features, labels), rtol=RTOL, atol=ATOL)
 
 
 # --------------------------------------------------------------------------- optimisation / grads

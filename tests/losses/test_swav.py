@@ -1,5 +1,6 @@
 """Tests for swav / SwAVLoss, sinkhorn_knopp and swapped_prediction, with loop references."""
 
+import itertools
 import math
 import re
 
@@ -106,7 +107,7 @@ def test_sinkhorn_marginals(B, K):
     for iters in (1, 2, 4, 8, 16):
         q = sinkhorn_knopp(scores, iters=iters, epsilon=0.5)
         errors.append((q.sum(dim=0) - B / K).abs().sum().item())
-    assert all(e1 < e0 for e0, e1 in zip(errors, errors[1:], strict=False)), errors
+    assert all(e1 < e0 for e0, e1 in itertools.pairwise(errors)), errors
     q = sinkhorn_knopp(scores, iters=300, epsilon=0.5)
     _close(q.sum(dim=0), torch.full((K,), B / K), rtol=0.0, atol=1e-6)
 

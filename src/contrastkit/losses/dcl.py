@@ -5,23 +5,25 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from contrastkit.distributed import global_mean
 from contrastkit.losses.two_views import two_view_similarities
-from contrastkit.losses.validation import check_positive
+from contrastkit.losses.validation import check_pair, check_positive
 
 WeightFn = Callable[[Tensor, Tensor], Tensor]
 
 
 def vmf_weights(z_a: Tensor, z_b: Tensor, *, sigma: float = 0.5) -> Tensor:
-    """DCLW's von Mises-Fisher weights of the B positive pairs (normalized inputs), shape (B,).
+    """DCLW's von Mises-Fisher weights of the B positive pairs, shape (B,).
 
-    ``w_i = 2 - B * softmax_i(<z_a_i, z_b_i> / sigma)``: pairs that already agree more than the
+    ``w_i = 2 - B * softmax_i(cos(z_a_i, z_b_i) / sigma)``: pairs that already agree more than the
     batch average get a weight below 1, harder pairs above 1. The weights average to 1.
     """
     check_positive("sigma", sigma)
-    agreement = (z_a * z_b).sum(dim=1) / sigma
+    check_pair("z_a", z_a, "z_b", z_b)
+    agreement = F.cosine_similarity(z_a, z_b, dim=1) / sigma
     return 2 - z_a.shape[0] * torch.softmax(agreement, dim=0)
 
 

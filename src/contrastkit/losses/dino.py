@@ -25,7 +25,8 @@ def _check_views(student_out: Tensor, teacher_out: Tensor, center: Tensor) -> No
         )
     if center.numel() != dim or not bool(torch.isfinite(center).all()):
         raise ValueError(
-            f"center must hold {dim} finite values (shape ({dim},)), got {tuple(center.shape)}"
+            f"center must hold {dim} finite values, shape ({dim},) or (1, {dim}), "
+            f"got {tuple(center.shape)}"
         )
 
 

@@ -74,6 +74,7 @@ def swav(
 ) -> Tensor:
     """SwAV loss of two views' prototype scores; see :class:`SwAVLoss`."""
     check_in_range("sinkhorn_iters", sinkhorn_iters, 1)
+    check_pair("scores_a", scores_a, "scores_b", scores_b)
     codes = [
         sinkhorn_knopp(
             scores.detach(),
