@@ -34,5 +34,8 @@ class NegativeCosineLoss(nn.Module):
         -1.0
     """
 
+    def __init__(self) -> None:
+        super().__init__()
+
     def forward(self, p: Tensor, z: Tensor) -> Tensor:
         return negative_cosine(p, z)

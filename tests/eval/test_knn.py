@@ -1,0 +1,49 @@
+"""Weighted kNN against a naive per-query loop."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from contrastkit.eval import knn_accuracy, knn_scores
+
+
+def naive_knn_scores(train: torch.Tensor, labels: torch.Tensor, test: torch.Tensor, k: int,
+                     temperature: float, classes: int) -> torch.Tensor:  # fmt: skip
+    train = torch.nn.functional.normalize(train, dim=1)
+    test = torch.nn.functional.normalize(test, dim=1)
+    scores = torch.zeros(len(test), classes)
+    for q in range(len(test)):
+        sims = sorted(((float(test[q] @ train[i]), i) for i in range(len(train))), reverse=True)
+        for sim, i in sims[:k]:
+            scores[q, int(labels[i])] += math.exp(sim / temperature)
+    return scores
+
+
+@pytest.mark.parametrize("chunk_size", [1, 3, 1024])
+def test_matches_naive_loop(chunk_size: int) -> None:
+    generator = torch.Generator().manual_seed(0)
+    train, test = torch.randn(30, 5, generator=generator), torch.randn(7, 5, generator=generator)
+    labels = torch.randint(0, 4, (30,), generator=generator)
+    got = knn_scores(
+        train, labels, test, k=5, temperature=0.5, num_classes=4, chunk_size=chunk_size
+    )
+    torch.testing.assert_close(got, naive_knn_scores(train, labels, test, 5, 0.5, 4))
+
+
+def test_accuracy_on_separable_clusters() -> None:
+    generator = torch.Generator().manual_seed(1)
+    centers = torch.eye(3) * 10
+    labels = torch.arange(3).repeat(20)
+    train = centers[labels] + torch.randn(60, 3, generator=generator)
+    result = knn_accuracy(train, labels, train, labels, k=5)
+    assert result == {"top1": 1.0, "top5": 1.0}
+
+
+def test_bad_inputs() -> None:
+    with pytest.raises(ValueError, match="train_labels"):
+        knn_scores(torch.randn(4, 2), torch.zeros(3, dtype=torch.long), torch.randn(2, 2))
+    with pytest.raises(ValueError, match="k must"):
+        knn_scores(torch.randn(4, 2), torch.zeros(4, dtype=torch.long), torch.randn(2, 2), k=0)
