@@ -22,16 +22,26 @@ def update_ema(online: nn.Module, target: nn.Module, momentum: float) -> None:
     """
     if not 0.0 <= momentum <= 1.0:
         raise ValueError(f"momentum must be in [0, 1], got {momentum}")
-    online_state = online.state_dict()
-    target_state = target.state_dict()
-    if online_state.keys() != target_state.keys():
-        raise ValueError("online and target must have the same structure (state_dict keys differ)")
-    for name, target_value in target_state.items():
-        online_value = online_state[name]
+    online_tensors = _named_tensors(online)
+    target_tensors = _named_tensors(target)
+    if online_tensors.keys() != target_tensors.keys():
+        raise ValueError("online and target must have the same structure (tensor names differ)")
+    for name, target_value in target_tensors.items():
+        online_value = online_tensors[name]
+        if online_value.shape != target_value.shape:
+            raise ValueError(
+                f"online and target differ at {name}: shapes {tuple(online_value.shape)} "
+                f"and {tuple(target_value.shape)}"
+            )
         if target_value.is_floating_point():
             target_value.lerp_(online_value.to(target_value.dtype), 1.0 - momentum)
         else:
             target_value.copy_(online_value)
+
+
+def _named_tensors(module: nn.Module) -> dict[str, torch.Tensor]:
+    """Parameters and buffers by name, each shared (tied) tensor listed once."""
+    return {**dict(module.named_parameters()), **dict(module.named_buffers())}
 
 
 def cosine_momentum(progress: float, *, base: float = 0.996, final: float = 1.0) -> float:
