@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from contrastkit import losses
 from contrastkit.distributed import rank, world_size
+from contrastkit.modules import Center
 
 GLOBAL_BATCH = 8
 IN_DIM, OUT_DIM = 6, 5
@@ -117,6 +118,11 @@ def run(out_path: str) -> None:
             loss.backward()
             grads = {k: p.grad.clone() for k, p in model.named_parameters() if p.grad is not None}
             results[f"{name}/{split}"] = {"loss": loss.detach(), **grads}
+    for split, sizes in SPLITS.items():
+        rows = _local_rows(sizes) if world_size() > 1 else slice(None)
+        center = Center(OUT_DIM, momentum=0.5)
+        center.update(torch.stack([x_a[rows, :OUT_DIM], x_b[rows, :OUT_DIM]], dim=1))
+        results[f"center/{split}"] = {"loss": center.value.clone()}
     torch.save(results, out_path)
 
 

@@ -67,11 +67,21 @@ CASE_NAMES = [
             "vicreg",
             "swav",
             "dino",
+            "center",
         )
     ),
     *(
         f"{name}/unequal"
-        for name in ("nt_xent", "info_nce", "supcon", "clip", "siglip", "barlow_twins", "swav")
+        for name in (
+            "nt_xent",
+            "info_nce",
+            "supcon",
+            "clip",
+            "siglip",
+            "barlow_twins",
+            "swav",
+            "center",
+        )
     ),
 ]
 
