@@ -1,0 +1,62 @@
+"""What every method returns, and the protocol the training engine relies on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from torch import Tensor, nn
+
+
+@dataclass
+class MethodOutput:
+    """The result of one training forward pass.
+
+    Attributes:
+        loss: the scalar to minimize.
+        embeddings: two views' embeddings as the loss saw them (z_a, z_b), each (B, D), detached
+            or not; the health monitor measures collapse, alignment and uniformity on them.
+        logs: extra scalars worth logging this step (EMA momentum, teacher temperature, logit
+            scale, queue fill), as plain floats.
+    """
+
+    loss: Tensor
+    embeddings: tuple[Tensor, Tensor]
+    logs: dict[str, float] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Method(Protocol):
+    """A self-supervised method: an ``nn.Module`` with these two methods.
+
+    ``forward(batch, *, progress)`` computes the loss of one batch; ``progress`` runs from 0 to 1
+    over training and drives schedules (EMA momentum, teacher temperature). EMA updates happen
+    inside ``forward`` under ``torch.no_grad()``. ``encode(x)`` gives frozen features (B, F)
+    of the backbone for evaluation. All state that matters (queues, EMA teachers, centers,
+    learnable temperatures) lives in the module's ``state_dict``.
+    """
+
+    def forward(self, batch: Any, *, progress: float) -> MethodOutput: ...
+
+    def encode(self, x: Tensor) -> Tensor: ...
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def parameters(self, recurse: bool = True) -> Any: ...
+
+    def state_dict(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+def feature_dim(encoder: nn.Module) -> int:
+    """The output width of an encoder: its ``feature_dim`` attribute.
+
+    Built-in encoders set it; wrap any other module with
+    :class:`contrastkit.encoders.Encoder` (module plus its feature dimension).
+    """
+    dim = getattr(encoder, "feature_dim", None)
+    if not isinstance(dim, int) or dim < 1:
+        raise ValueError(
+            f"encoder {type(encoder).__name__} has no integer feature_dim attribute; wrap it as "
+            "contrastkit.encoders.Encoder(module, feature_dim=...)"
+        )
+    return dim
