@@ -1,39 +1,15 @@
 """Tests for barlow_twins / BarlowTwinsLoss against the spec, with a loop reference."""
 
 import math
-import re
 
+import loss_checks as lc
 import pytest
 import torch
+from loss_checks import hadamard, randn
 
 from contrastkit.losses import BarlowTwinsLoss, barlow_twins
 
 EPS = 1e-5  # BatchNorm1d default eps, per the spec
-
-
-def _randn(*shape: int, seed: int) -> torch.Tensor:
-    gen = torch.Generator().manual_seed(seed)
-    return torch.randn(*shape, generator=gen, dtype=torch.float64)
-
-
-def _close(out: torch.Tensor, ref) -> None:
-    assert out.dim() == 0
-    ref = torch.as_tensor(ref, dtype=out.dtype)
-    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-7)
-
-
-def _assert_names(err: pytest.ExceptionInfo, name: str, shape=None) -> None:
-    msg = str(err.value)
-    assert re.search(rf"\b{name}\b", msg), msg
-    if shape is not None:
-        assert re.search(r"(,\s*|\s*x\s*)".join(str(s) for s in shape), msg), msg
-
-
-def _hadamard(n: int) -> torch.Tensor:
-    h = torch.ones(1, 1, dtype=torch.float64)
-    while h.shape[0] < n:
-        h = torch.cat([torch.cat([h, h], 1), torch.cat([h, -h], 1)], 0)
-    return h
 
 
 def reference_barlow_twins(z_a, z_b, lambda_offdiag: float) -> float:
@@ -74,28 +50,30 @@ def batchnorm_barlow_twins(z_a, z_b, lambda_offdiag: float) -> torch.Tensor:
     ("B", "D", "lam"), [(2, 3, 5e-3), (5, 4, 5e-3), (9, 7, 0.1), (32, 16, 1.0), (4, 6, 0.0)]
 )
 def test_matches_reference_and_batchnorm(B, D, lam):
-    z_a = 3.0 * _randn(B, D, seed=B) + 1.5
-    z_b = 0.2 * _randn(B, D, seed=200 + D) - 4.0
+    z_a = 3.0 * randn(B, D, seed=B) + 1.5
+    z_b = 0.2 * randn(B, D, seed=200 + D) - 4.0
     out = barlow_twins(z_a, z_b, lambda_offdiag=lam)
-    _close(out, reference_barlow_twins(z_a, z_b, lam))
+    lc.close_scalar(out, reference_barlow_twins(z_a, z_b, lam))
     torch.testing.assert_close(out, batchnorm_barlow_twins(z_a, z_b, lam), rtol=1e-5, atol=1e-7)
 
 
 def test_default_lambda_and_module_match_function():
-    z_a, z_b = _randn(8, 5, seed=1), _randn(8, 5, seed=2)
+    z_a, z_b = randn(8, 5, seed=1), randn(8, 5, seed=2)
     ref = reference_barlow_twins(z_a, z_b, 5e-3)
-    _close(barlow_twins(z_a, z_b), ref)
-    _close(BarlowTwinsLoss()(z_a, z_b), ref)
-    _close(BarlowTwinsLoss(lambda_offdiag=0.3)(z_a, z_b), reference_barlow_twins(z_a, z_b, 0.3))
+    lc.close_scalar(barlow_twins(z_a, z_b), ref)
+    lc.close_scalar(BarlowTwinsLoss()(z_a, z_b), ref)
+    lc.close_scalar(
+        BarlowTwinsLoss(lambda_offdiag=0.3)(z_a, z_b), reference_barlow_twins(z_a, z_b, 0.3)
+    )
 
 
 def test_not_l2_normalized():
     # per-row rescaling changes the loss (only per-dimension standardization is applied)
-    z_a, z_b = _randn(6, 4, seed=3), _randn(6, 4, seed=4)
+    z_a, z_b = randn(6, 4, seed=3), randn(6, 4, seed=4)
     row_scale = torch.linspace(0.5, 3.0, 6, dtype=torch.float64)[:, None]
     a = barlow_twins(z_a, z_b)
     b = barlow_twins(z_a * row_scale, z_b)
-    _close(b, reference_barlow_twins(z_a * row_scale, z_b, 5e-3))
+    lc.close_scalar(b, reference_barlow_twins(z_a * row_scale, z_b, 5e-3))
     assert not torch.allclose(a, b)
 
 
@@ -105,23 +83,23 @@ def test_not_l2_normalized():
 @pytest.mark.parametrize("n", [4, 8])
 def test_identical_decorrelated_inputs_give_zero(n):
     # columns of a Hadamard matrix minus the constant one: mean 0, biased var 1, orthogonal
-    z = _hadamard(n)[:, 1:]
+    z = hadamard(n)[:, 1:]
     D = n - 1
     c_diag = 1.0 / math.sqrt(1.0 + EPS) ** 2  # zh = z / sqrt(1 + eps); C = I / (1 + eps)
     expected = D * (1.0 - c_diag) ** 2
     out = barlow_twins(z, z.clone())
-    _close(out, expected)
-    _close(out, 0.0)
+    lc.close_scalar(out, expected)
+    lc.close_scalar(out, 0.0)
     # shifting and scaling each dimension leaves it (up to eps) unchanged
     shifted = 2.0 * z + torch.arange(D, dtype=torch.float64)
-    _close(barlow_twins(shifted, z), 0.0)
+    lc.close_scalar(barlow_twins(shifted, z), 0.0)
 
 
 def test_anti_correlated_inputs():
-    z = _hadamard(8)[:, 1:]
+    z = hadamard(8)[:, 1:]
     D = 7
     c_diag = -1.0 / (1.0 + EPS)
-    _close(barlow_twins(z, -z), D * (1.0 - c_diag) ** 2)  # ~= 4 D
+    lc.close_scalar(barlow_twins(z, -z), D * (1.0 - c_diag) ** 2)  # ~= 4 D
 
 
 def test_fully_correlated_dimensions():
@@ -130,31 +108,24 @@ def test_fully_correlated_dimensions():
     z = torch.cat([col, col], 1)
     c = 1.0 / (1.0 + EPS)
     lam = 0.25
-    _close(barlow_twins(z, z, lambda_offdiag=lam), 2 * (1 - c) ** 2 + lam * 2 * c * c)
+    lc.close_scalar(barlow_twins(z, z, lambda_offdiag=lam), 2 * (1 - c) ** 2 + lam * 2 * c * c)
 
 
 # ---------------------------------------------------------------- descent
 
 
 def test_descent():
-    z_a = torch.nn.Parameter(_randn(16, 8, seed=5))
-    z_b = torch.nn.Parameter(_randn(16, 8, seed=6))
-    opt = torch.optim.Adam([z_a, z_b], lr=0.05)
-    start = barlow_twins(z_a, z_b).item()
-    for _ in range(20):
-        opt.zero_grad()
-        barlow_twins(z_a, z_b).backward()
-        opt.step()
-    assert barlow_twins(z_a, z_b).item() < start
+    z_a = torch.nn.Parameter(randn(16, 8, seed=5))
+    z_b = torch.nn.Parameter(randn(16, 8, seed=6))
+    lc.assert_descends(lambda: barlow_twins(z_a, z_b), [z_a, z_b])
 
 
 # ---------------------------------------------------------------- gradients
 
 
 def test_gradcheck():
-    z_a = _randn(3, 2, seed=7).requires_grad_()
-    z_b = _randn(3, 2, seed=8).requires_grad_()
-    assert torch.autograd.gradcheck(lambda a, b: barlow_twins(a, b, lambda_offdiag=0.1), (z_a, z_b))
+    z_a, z_b = randn(3, 2, seed=7), randn(3, 2, seed=8)
+    lc.assert_gradcheck(lambda a, b: barlow_twins(a, b, lambda_offdiag=0.1), z_a, z_b)
 
 
 # ---------------------------------------------------------------- bad input
@@ -163,45 +134,37 @@ def test_gradcheck():
 @pytest.mark.parametrize("module", [False, True])
 def test_mismatched_shapes_name_argument(module):
     fn = BarlowTwinsLoss() if module else barlow_twins
-    z_a = _randn(4, 6, seed=0)
-    with pytest.raises(ValueError) as err:
-        fn(z_a, _randn(4, 5, seed=1))
-    _assert_names(err, "z_b", (4, 5))
-    with pytest.raises(ValueError) as err:
-        fn(z_a, _randn(3, 6, seed=1))
-    _assert_names(err, "z_b", (3, 6))
+    lc.assert_mismatch_names(fn, "z_b")
 
 
 def test_wrong_ndim_and_dtype_name_argument():
-    with pytest.raises(ValueError) as err:
-        barlow_twins(_randn(4, 6, 2, seed=0), _randn(4, 6, seed=1))
-    _assert_names(err, "z_a", (4, 6, 2))
-    with pytest.raises(ValueError) as err:
-        barlow_twins(_randn(4, 6, seed=0), torch.ones(4, 6, dtype=torch.long))
-    _assert_names(err, "z_b")
+    lc.assert_raises_naming(
+        lambda: barlow_twins(randn(4, 6, 2, seed=0), randn(4, 6, seed=1)), "z_a", (4, 6, 2)
+    )
+    lc.assert_raises_naming(
+        lambda: barlow_twins(randn(4, 6, seed=0), torch.ones(4, 6, dtype=torch.long)), "z_b"
+    )
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
 @pytest.mark.parametrize("which", ["z_a", "z_b"])
 def test_non_finite(bad, which):
-    z_a, z_b = _randn(4, 6, seed=0), _randn(4, 6, seed=1)
+    z_a, z_b = randn(4, 6, seed=0), randn(4, 6, seed=1)
     (z_a if which == "z_a" else z_b)[0, 1] = bad
-    with pytest.raises(ValueError, match="finite") as err:
-        barlow_twins(z_a, z_b)
-    _assert_names(err, which)
+    lc.assert_raises_naming(lambda: barlow_twins(z_a, z_b), which, match="finite")
 
 
 def test_batch_of_one():
     with pytest.raises(ValueError, match="batch"):
-        barlow_twins(_randn(1, 6, seed=0), _randn(1, 6, seed=1))
+        barlow_twins(randn(1, 6, seed=0), randn(1, 6, seed=1))
     with pytest.raises(ValueError, match="batch"):
-        BarlowTwinsLoss()(_randn(1, 6, seed=0), _randn(1, 6, seed=1))
+        BarlowTwinsLoss()(randn(1, 6, seed=0), randn(1, 6, seed=1))
 
 
 def test_negative_lambda_offdiag():
     # the spec: "negative weights ... ValueError naming it"; lambda_offdiag weights the
     # off-diagonal term
-    z_a, z_b = _randn(4, 6, seed=0), _randn(4, 6, seed=1)
+    z_a, z_b = randn(4, 6, seed=0), randn(4, 6, seed=1)
     with pytest.raises(ValueError, match="lambda_offdiag"):
         barlow_twins(z_a, z_b, lambda_offdiag=-1e-3)
     with pytest.raises(ValueError, match="lambda_offdiag"):

@@ -1,35 +1,23 @@
-"""Tests for supcon / SupConLoss against an independent loop reference (spec: /tmp/loss_spec.md)."""
+"""Tests for supcon / SupConLoss against an independent loop reference.
+
+Spec: the loss's docstring and README table.
+"""
 
 import math
-import re
 
+import loss_checks as lc
 import pytest
 import torch
+from loss_checks import ATOL, RTOL, dot, name_and, randn, unit
 from torch import nn
 from torch.testing import assert_close
 
 from contrastkit.losses import SupConLoss, nt_xent, supcon
 
-RTOL, ATOL = 1e-5, 1e-7
-
-
-def _randn(*shape: int, seed: int) -> torch.Tensor:
-    gen = torch.Generator().manual_seed(seed)
-    return torch.randn(*shape, generator=gen, dtype=torch.float64)
-
 
 def _randint(high: int, size: int, seed: int) -> torch.Tensor:
     gen = torch.Generator().manual_seed(seed)
     return torch.randint(0, high, (size,), generator=gen)
-
-
-def _unit(row: list[float]) -> list[float]:
-    norm = math.sqrt(sum(v * v for v in row))
-    return [v / norm for v in row]
-
-
-def _dot(u: list[float], v: list[float]) -> float:
-    return sum(a * b for a, b in zip(u, v, strict=True))
 
 
 def reference_supcon(
@@ -39,7 +27,7 @@ def reference_supcon(
     emb, lab = [], []
     for b in range(batch):
         for v in range(views):
-            emb.append(_unit(features[b, v].tolist()))
+            emb.append(unit(features[b, v].tolist()))
             lab.append(int(labels[b]))
     total, anchors = 0.0, 0
     for a in range(len(emb)):
@@ -49,17 +37,13 @@ def reference_supcon(
         denominator = 0.0
         for c in range(len(emb)):
             if c != a:
-                denominator += math.exp(_dot(emb[a], emb[c]) / temperature)
+                denominator += math.exp(dot(emb[a], emb[c]) / temperature)
         loss_a = 0.0
         for p in positives:
-            loss_a += -math.log(math.exp(_dot(emb[a], emb[p]) / temperature) / denominator)
+            loss_a += -math.log(math.exp(dot(emb[a], emb[p]) / temperature) / denominator)
         total += loss_a / len(positives)
         anchors += 1
     return torch.tensor(total / anchors, dtype=torch.float64)
-
-
-def _name_and(name: str, word: str) -> str:
-    return rf"(?s)({name}.*{word}|{word}.*{name})"
 
 
 # --------------------------------------------------------------------------- reference equality
@@ -69,7 +53,7 @@ def _name_and(name: str, word: str) -> str:
 @pytest.mark.parametrize("dim", [3, 16])
 @pytest.mark.parametrize("views", [1, 2, 3])
 def test_matches_reference(batch: int, dim: int, views: int) -> None:
-    features = _randn(batch, views, dim, seed=batch * 100 + dim * 10 + views)
+    features = randn(batch, views, dim, seed=batch * 100 + dim * 10 + views)
     labels = _randint(max(1, batch // 2), batch, seed=batch + dim + views)
     if views == 1 and len(set(labels.tolist())) == batch:
         labels[0] = labels[1]  # at least one positive pair
@@ -80,7 +64,7 @@ def test_matches_reference(batch: int, dim: int, views: int) -> None:
 
 @pytest.mark.parametrize("temperature", [0.05, 0.5, 1.0])
 def test_matches_reference_temperatures(temperature: float) -> None:
-    features = _randn(6, 2, 5, seed=1)
+    features = randn(6, 2, 5, seed=1)
     labels = torch.tensor([0, 1, 0, 2, 1, 0])
     out = supcon(features, labels, temperature=temperature)
     assert_close(out, reference_supcon(features, labels, temperature), rtol=RTOL, atol=ATOL)
@@ -89,21 +73,21 @@ def test_matches_reference_temperatures(temperature: float) -> None:
 def test_anchors_without_positives_are_skipped() -> None:
     # V = 1, labels 2 and 3 are singletons: those anchors are skipped in the mean but
     # still appear in every other anchor's denominator.
-    features = _randn(6, 1, 4, seed=2)
+    features = randn(6, 1, 4, seed=2)
     labels = torch.tensor([0, 0, 2, 1, 1, 3])
     out = supcon(features, labels, temperature=0.2)
     assert_close(out, reference_supcon(features, labels, 0.2), rtol=RTOL, atol=ATOL)
 
 
 def test_default_temperature() -> None:
-    features, labels = _randn(4, 2, 5, seed=3), torch.tensor([1, 0, 1, 0])
+    features, labels = randn(4, 2, 5, seed=3), torch.tensor([1, 0, 1, 0])
     assert_close(
         supcon(features, labels), reference_supcon(features, labels, 0.1), rtol=RTOL, atol=ATOL
     )
 
 
 def test_module_matches_function() -> None:
-    features, labels = _randn(5, 2, 6, seed=4), torch.tensor([0, 1, 1, 2, 0])
+    features, labels = randn(5, 2, 6, seed=4), torch.tensor([0, 1, 1, 2, 0])
     assert_close(
         SupConLoss(temperature=0.3)(features, labels),
         supcon(features, labels, temperature=0.3),
@@ -115,7 +99,7 @@ def test_module_matches_function() -> None:
 
 def test_two_views_distinct_labels_equals_nt_xent() -> None:
     for seed, t in [(5, 0.1), (6, 0.5), (7, 0.9)]:
-        features = _randn(6, 2, 5, seed=seed)
+        features = randn(6, 2, 5, seed=seed)
         labels = torch.arange(6)
         out = supcon(features, labels, temperature=t)
         expected = nt_xent(features[:, 0], features[:, 1], temperature=t)
@@ -123,7 +107,7 @@ def test_two_views_distinct_labels_equals_nt_xent() -> None:
 
 
 def test_label_values_only_matter_through_equality() -> None:
-    features = _randn(5, 2, 4, seed=8)
+    features = randn(5, 2, 4, seed=8)
     labels = torch.tensor([3, 7, 3, 1, 7])
     relabelled = torch.tensor([0, 1, 0, 2, 1])
     assert_close(supcon(features, labels), supcon(features, relabelled), rtol=RTOL, atol=ATOL)
@@ -157,7 +141,7 @@ def test_known_value_same_labels_one_hot(temperature: float) -> None:
 
 
 def test_scale_invariance() -> None:
-    features, labels = _randn(5, 2, 4, seed=9), torch.tensor([0, 1, 0, 1, 2])
+    features, labels = randn(5, 2, 4, seed=9), torch.tensor([0, 1, 0, 1, 2])
     scales = torch.linspace(0.05, 20.0, 10, dtype=torch.float64).reshape(5, 2, 1)
     assert_close(supcon(scales * features, labels), supcon(features, labels), rtol=RTOL, atol=ATOL)
 
@@ -166,34 +150,22 @@ def test_scale_invariance() -> None:
 
 
 def test_descent() -> None:
-    features = nn.Parameter(_randn(8, 2, 4, seed=10))
+    features = nn.Parameter(randn(8, 2, 4, seed=10))
     labels = torch.tensor([0, 1, 2, 3, 0, 1, 2, 3])
-    optimizer = torch.optim.Adam([features], lr=0.05)
-    with torch.no_grad():
-        start = supcon(features, labels, temperature=0.2).item()
-    for _ in range(20):
-        optimizer.zero_grad()
-        supcon(features, labels, temperature=0.2).backward()
-        optimizer.step()
-    with torch.no_grad():
-        end = supcon(features, labels, temperature=0.2).item()
-    assert end < start
+    lc.assert_descends(lambda: supcon(features, labels, temperature=0.2), [features])
 
 
 @pytest.mark.parametrize("views", [1, 2])
 def test_gradcheck(views: int) -> None:
-    features = _randn(3, views, 4, seed=11).requires_grad_()
     labels = torch.tensor([0, 0, 1])
-    assert torch.autograd.gradcheck(lambda f: supcon(f, labels, temperature=0.5), (features,))
+    lc.assert_gradcheck(lambda f: supcon(f, labels, temperature=0.5), randn(3, views, 4, seed=11))
 
 
 # --------------------------------------------------------------------------- bad input
 
 
 def test_wrong_ndim_features() -> None:
-    with pytest.raises(ValueError, match="features") as excinfo:
-        supcon(_randn(4, 3, seed=0), torch.arange(4))
-    assert re.search(r"4,\s*3", str(excinfo.value))
+    lc.assert_shape_error(lambda: supcon(randn(4, 3, seed=0), torch.arange(4)), "features", (4, 3))
 
 
 def test_integer_features() -> None:
@@ -203,28 +175,28 @@ def test_integer_features() -> None:
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
 def test_non_finite(bad: float) -> None:
-    features = _randn(4, 2, 3, seed=0)
+    features = randn(4, 2, 3, seed=0)
     features[2, 1, 0] = bad
-    with pytest.raises(ValueError, match=_name_and("features", "finite")):
+    with pytest.raises(ValueError, match=name_and("features", "finite")):
         supcon(features, torch.tensor([0, 1, 0, 1]))
 
 
 def test_labels_wrong_length() -> None:
     with pytest.raises(ValueError, match="labels"):
-        supcon(_randn(4, 2, 3, seed=0), torch.tensor([0, 1, 0]))
+        supcon(randn(4, 2, 3, seed=0), torch.tensor([0, 1, 0]))
     with pytest.raises(ValueError, match="labels"):
-        SupConLoss()(_randn(4, 2, 3, seed=0), torch.tensor([0, 1, 0, 1, 1]))
+        SupConLoss()(randn(4, 2, 3, seed=0), torch.tensor([0, 1, 0, 1, 1]))
 
 
 def test_labels_wrong_ndim() -> None:
     with pytest.raises(ValueError, match="labels"):
-        supcon(_randn(4, 2, 3, seed=0), torch.tensor([[0, 1, 0, 1]]))
+        supcon(randn(4, 2, 3, seed=0), torch.tensor([[0, 1, 0, 1]]))
 
 
 @pytest.mark.parametrize("temperature", [0.0, -0.1])
 def test_bad_temperature(temperature: float) -> None:
     with pytest.raises(ValueError, match="temperature"):
-        supcon(_randn(4, 2, 3, seed=0), torch.arange(4), temperature=temperature)
+        supcon(randn(4, 2, 3, seed=0), torch.arange(4), temperature=temperature)
     with pytest.raises(ValueError, match="temperature"):
         SupConLoss(temperature=temperature)
 
@@ -232,11 +204,11 @@ def test_bad_temperature(temperature: float) -> None:
 def test_no_positive_anywhere() -> None:
     # V = 1 and all labels distinct: no anchor has a positive.
     with pytest.raises(ValueError, match="positive"):
-        supcon(_randn(4, 1, 3, seed=0), torch.arange(4))
+        supcon(randn(4, 1, 3, seed=0), torch.arange(4))
 
 
 def test_batch_of_one_single_view() -> None:
     # B = 1, V = 1: no positives; the "batch" rule and the "positive" rule both apply.
     with pytest.raises(ValueError, match="positive") as excinfo:
-        supcon(_randn(1, 1, 3, seed=0), torch.tensor([0]))
+        supcon(randn(1, 1, 3, seed=0), torch.tensor([0]))
     assert "batch" in str(excinfo.value)

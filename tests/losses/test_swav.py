@@ -2,41 +2,17 @@
 
 import itertools
 import math
-import re
 
+import loss_checks as lc
 import pytest
 import torch
+from loss_checks import log_softmax, randn
 
 from contrastkit.losses import SwAVLoss, sinkhorn_knopp, swapped_prediction, swav
 
 
-def _randn(*shape: int, seed: int) -> torch.Tensor:
-    gen = torch.Generator().manual_seed(seed)
-    return torch.randn(*shape, generator=gen, dtype=torch.float64)
-
-
-def _close(out: torch.Tensor, ref, rtol: float = 1e-5, atol: float = 1e-7) -> None:
-    ref = torch.as_tensor(ref, dtype=out.dtype)
-    assert out.shape == ref.shape
-    torch.testing.assert_close(out, ref, rtol=rtol, atol=atol)
-
-
-def _assert_names(err: pytest.ExceptionInfo, name: str, shape=None) -> None:
-    msg = str(err.value)
-    assert re.search(rf"\b{name}\b", msg), msg
-    if shape is not None:
-        assert re.search(r"(,\s*|\s*x\s*)".join(str(s) for s in shape), msg), msg
-
-
 def _rows(x) -> list[list[float]]:
     return x if isinstance(x, list) else x.tolist()
-
-
-def _log_softmax(row: list[float], t: float) -> list[float]:
-    x = [v / t for v in row]
-    m = max(x)
-    lse = m + math.log(sum(math.exp(v - m) for v in x))
-    return [v - lse for v in x]
 
 
 def reference_sinkhorn(scores, iters: int, epsilon: float) -> list[list[float]]:
@@ -64,7 +40,7 @@ def reference_swapped(scores_a, scores_b, codes_a, codes_b, t: float) -> float:
     B, K = len(SA), len(SA[0])
     total = 0.0
     for b in range(B):
-        ls_b, ls_a = _log_softmax(SB[b], t), _log_softmax(SA[b], t)
+        ls_b, ls_a = log_softmax(SB[b], t), log_softmax(SA[b], t)
         total += sum(QA[b][k] * ls_b[k] for k in range(K))
         total += sum(QB[b][k] * ls_a[k] for k in range(K))
     return -0.5 * total / B
@@ -83,25 +59,25 @@ def reference_swav(scores_a, scores_b, t=0.1, iters=3, epsilon=0.05) -> float:
     ("B", "K", "iters", "eps"), [(2, 3, 1, 0.05), (6, 4, 3, 0.05), (16, 10, 5, 0.5), (5, 8, 2, 1.0)]
 )
 def test_sinkhorn_matches_reference(B, K, iters, eps):
-    scores = 0.5 * _randn(B, K, seed=B * K)
+    scores = 0.5 * randn(B, K, seed=B * K)
     q = sinkhorn_knopp(scores, iters=iters, epsilon=eps)
-    _close(q, reference_sinkhorn(scores, iters, eps), atol=1e-10)
+    lc.close(q, reference_sinkhorn(scores, iters, eps), atol=1e-10)
 
 
 def test_sinkhorn_defaults():
-    scores = 0.5 * _randn(6, 4, seed=1)
-    _close(sinkhorn_knopp(scores), reference_sinkhorn(scores, 3, 0.05), atol=1e-10)
+    scores = 0.5 * randn(6, 4, seed=1)
+    lc.close(sinkhorn_knopp(scores), reference_sinkhorn(scores, 3, 0.05), atol=1e-10)
 
 
 @pytest.mark.parametrize(("B", "K"), [(8, 4), (5, 7), (12, 12)])
 def test_sinkhorn_marginals(B, K):
-    scores = _randn(B, K, seed=B + K)
+    scores = randn(B, K, seed=B + K)
     # the last step normalizes per sample: each row of q sums to 1 (exactly, up to rounding)
     for iters in (1, 3, 10):
         q = sinkhorn_knopp(scores, iters=iters, epsilon=0.1)
         assert q.shape == (B, K)
         assert (q >= 0).all()
-        _close(q.sum(dim=1), torch.ones(B), rtol=0.0, atol=1e-12)
+        lc.close(q.sum(dim=1), torch.ones(B), rtol=0.0, atol=1e-12)
     # prototype marginals (column sums of q) approach B/K as iterations increase
     errors = []
     for iters in (1, 2, 4, 8, 16):
@@ -109,16 +85,16 @@ def test_sinkhorn_marginals(B, K):
         errors.append((q.sum(dim=0) - B / K).abs().sum().item())
     assert all(e1 < e0 for e0, e1 in itertools.pairwise(errors)), errors
     q = sinkhorn_knopp(scores, iters=300, epsilon=0.5)
-    _close(q.sum(dim=0), torch.full((K,), B / K), rtol=0.0, atol=1e-6)
+    lc.close(q.sum(dim=0), torch.full((K,), B / K), rtol=0.0, atol=1e-6)
 
 
 def test_sinkhorn_uniform_scores_give_uniform_codes():
     q = sinkhorn_knopp(torch.zeros(6, 3, dtype=torch.float64), iters=3, epsilon=0.05)
-    _close(q, torch.full((6, 3), 1.0 / 3.0), atol=1e-12)
+    lc.close(q, torch.full((6, 3), 1.0 / 3.0), atol=1e-12)
 
 
 def test_sinkhorn_does_not_modify_input():
-    scores = _randn(5, 4, seed=2)
+    scores = randn(5, 4, seed=2)
     before = scores.clone()
     sinkhorn_knopp(scores)
     assert torch.equal(scores, before)
@@ -129,12 +105,12 @@ def test_sinkhorn_does_not_modify_input():
 
 @pytest.mark.parametrize(("B", "K", "t"), [(2, 3, 0.1), (7, 5, 0.5), (16, 32, 1.0)])
 def test_swapped_prediction_matches_reference(B, K, t):
-    s_a, s_b = _randn(B, K, seed=B), _randn(B, K, seed=K)
-    c_a = torch.softmax(_randn(B, K, seed=3), dim=1)
-    c_b = torch.softmax(_randn(B, K, seed=4), dim=1)
+    s_a, s_b = randn(B, K, seed=B), randn(B, K, seed=K)
+    c_a = torch.softmax(randn(B, K, seed=3), dim=1)
+    c_b = torch.softmax(randn(B, K, seed=4), dim=1)
     out = swapped_prediction(s_a, s_b, c_a, c_b, temperature=t)
     assert out.dim() == 0
-    _close(out, reference_swapped(s_a, s_b, c_a, c_b, t))
+    lc.close(out, reference_swapped(s_a, s_b, c_a, c_b, t))
 
 
 def test_swapped_prediction_one_hot_codes_closed_form():
@@ -149,16 +125,16 @@ def test_swapped_prediction_one_hot_codes_closed_form():
     c_a = eye[[3, 2, 1]]
     c_b = eye[[1, 2, 0]]
     out = swapped_prediction(s_a, s_b, c_a, c_b, temperature=t)
-    _close(out, -0.5 * (hit + miss))
+    lc.close(out, -0.5 * (hit + miss))
     # all-zero scores: the cross-entropy of any one-hot code is log K
     z = torch.zeros(3, K, dtype=torch.float64)
-    _close(swapped_prediction(z, z, c_a, c_b, temperature=t), math.log(K))
+    lc.close(swapped_prediction(z, z, c_a, c_b, temperature=t), math.log(K))
 
 
 def test_swapped_prediction_default_temperature():
-    s_a, s_b = _randn(4, 3, seed=5), _randn(4, 3, seed=6)
+    s_a, s_b = randn(4, 3, seed=5), randn(4, 3, seed=6)
     c = torch.full((4, 3), 1.0 / 3.0, dtype=torch.float64)
-    _close(swapped_prediction(s_a, s_b, c, c), reference_swapped(s_a, s_b, c, c, 0.1))
+    lc.close(swapped_prediction(s_a, s_b, c, c), reference_swapped(s_a, s_b, c, c, 0.1))
 
 
 # ---------------------------------------------------------------- swav
@@ -169,30 +145,30 @@ def test_swapped_prediction_default_temperature():
     [(2, 3, 0.1, 3, 0.05), (8, 4, 0.1, 3, 0.05), (10, 16, 0.2, 1, 0.3), (5, 6, 1.0, 7, 0.1)],
 )
 def test_swav_matches_reference(B, K, t, iters, eps):
-    s_a, s_b = 0.5 * _randn(B, K, seed=B), 0.5 * _randn(B, K, seed=10 + K)
+    s_a, s_b = 0.5 * randn(B, K, seed=B), 0.5 * randn(B, K, seed=10 + K)
     ref = reference_swav(s_a, s_b, t, iters, eps)
     out = swav(s_a, s_b, temperature=t, sinkhorn_iters=iters, epsilon=eps)
     assert out.dim() == 0
-    _close(out, ref)
+    lc.close(out, ref)
     module = SwAVLoss(temperature=t, sinkhorn_iters=iters, epsilon=eps)
-    _close(module(s_a, s_b), ref)
+    lc.close(module(s_a, s_b), ref)
 
 
 def test_swav_defaults():
-    s_a, s_b = 0.5 * _randn(6, 5, seed=1), 0.5 * _randn(6, 5, seed=2)
+    s_a, s_b = 0.5 * randn(6, 5, seed=1), 0.5 * randn(6, 5, seed=2)
     ref = reference_swav(s_a, s_b)
-    _close(swav(s_a, s_b), ref)
-    _close(SwAVLoss()(s_a, s_b), ref)
+    lc.close(swav(s_a, s_b), ref)
+    lc.close(SwAVLoss()(s_a, s_b), ref)
 
 
 def test_swav_uniform_scores_is_log_k():
     z = torch.zeros(4, 6, dtype=torch.float64)
-    _close(swav(z, z.clone()), math.log(6))
+    lc.close(swav(z, z.clone()), math.log(6))
 
 
 def test_swav_codes_carry_no_gradient():
-    s_a = (0.5 * _randn(6, 4, seed=3)).requires_grad_()
-    s_b = (0.5 * _randn(6, 4, seed=4)).requires_grad_()
+    s_a = (0.5 * randn(6, 4, seed=3)).requires_grad_()
+    s_b = (0.5 * randn(6, 4, seed=4)).requires_grad_()
     g_swav = torch.autograd.grad(swav(s_a, s_b), (s_a, s_b))
     q_a = sinkhorn_knopp(s_a.detach()).detach()
     q_b = sinkhorn_knopp(s_b.detach()).detach()
@@ -205,30 +181,19 @@ def test_swav_codes_carry_no_gradient():
 
 
 def test_descent():
-    s_a = torch.nn.Parameter(0.5 * _randn(16, 8, seed=5))
-    s_b = torch.nn.Parameter(0.5 * _randn(16, 8, seed=6))
-    opt = torch.optim.Adam([s_a, s_b], lr=0.05)
-    start = swav(s_a, s_b).item()
-    for _ in range(20):
-        opt.zero_grad()
-        swav(s_a, s_b).backward()
-        opt.step()
-    assert swav(s_a, s_b).item() < start
+    s_a = torch.nn.Parameter(0.5 * randn(16, 8, seed=5))
+    s_b = torch.nn.Parameter(0.5 * randn(16, 8, seed=6))
+    lc.assert_descends(lambda: swav(s_a, s_b), [s_a, s_b])
 
 
 # ---------------------------------------------------------------- gradients
 
 
 def test_gradcheck_swapped_prediction():
-    s_a = _randn(3, 4, seed=7).requires_grad_()
-    s_b = _randn(3, 4, seed=8).requires_grad_()
-    c_a = torch.softmax(_randn(3, 4, seed=9), dim=1)
-    c_b = torch.softmax(_randn(3, 4, seed=10), dim=1)
-
-    def f(a, b):
-        return swapped_prediction(a, b, c_a, c_b, temperature=0.5)
-
-    assert torch.autograd.gradcheck(f, (s_a, s_b))
+    s_a, s_b = randn(3, 4, seed=7), randn(3, 4, seed=8)
+    c_a = torch.softmax(randn(3, 4, seed=9), dim=1)
+    c_b = torch.softmax(randn(3, 4, seed=10), dim=1)
+    lc.assert_gradcheck(lambda a, b: swapped_prediction(a, b, c_a, c_b, temperature=0.5), s_a, s_b)
 
 
 # ---------------------------------------------------------------- bad input
@@ -237,49 +202,43 @@ def test_gradcheck_swapped_prediction():
 @pytest.mark.parametrize("module", [False, True])
 def test_mismatched_shapes_name_argument(module):
     fn = SwAVLoss() if module else swav
-    s_a = _randn(4, 6, seed=0)
-    with pytest.raises(ValueError) as err:
-        fn(s_a, _randn(4, 5, seed=1))
-    _assert_names(err, "scores_b", (4, 5))
-    with pytest.raises(ValueError) as err:
-        fn(s_a, _randn(3, 6, seed=1))
-    _assert_names(err, "scores_b", (3, 6))
+    lc.assert_mismatch_names(fn, "scores_b")
 
 
 def test_swapped_prediction_mismatched_shapes():
-    s = _randn(4, 6, seed=0)
+    s = randn(4, 6, seed=0)
     c = torch.full((4, 6), 1.0 / 6.0, dtype=torch.float64)
-    with pytest.raises(ValueError) as err:
-        swapped_prediction(s, _randn(4, 5, seed=1), c, c)
-    _assert_names(err, "scores_b", (4, 5))
-    with pytest.raises(ValueError) as err:
-        swapped_prediction(s, s, c, torch.full((4, 5), 0.2, dtype=torch.float64))
-    _assert_names(err, "codes_b", (4, 5))
+    lc.assert_raises_naming(
+        lambda: swapped_prediction(s, randn(4, 5, seed=1), c, c), "scores_b", (4, 5)
+    )
+    lc.assert_raises_naming(
+        lambda: swapped_prediction(s, s, c, torch.full((4, 5), 0.2, dtype=torch.float64)),
+        "codes_b",
+        (4, 5),
+    )
 
 
 def test_wrong_ndim_and_dtype_name_argument():
-    with pytest.raises(ValueError) as err:
-        swav(_randn(4, 6, 2, seed=0), _randn(4, 6, seed=1))
-    _assert_names(err, "scores_a", (4, 6, 2))
-    with pytest.raises(ValueError) as err:
-        swav(_randn(4, 6, seed=0), torch.ones(4, 6, dtype=torch.long))
-    _assert_names(err, "scores_b")
+    lc.assert_raises_naming(
+        lambda: swav(randn(4, 6, 2, seed=0), randn(4, 6, seed=1)), "scores_a", (4, 6, 2)
+    )
+    lc.assert_raises_naming(
+        lambda: swav(randn(4, 6, seed=0), torch.ones(4, 6, dtype=torch.long)), "scores_b"
+    )
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
 @pytest.mark.parametrize("which", ["scores_a", "scores_b"])
 def test_non_finite(bad, which):
-    s_a, s_b = _randn(4, 6, seed=0), _randn(4, 6, seed=1)
+    s_a, s_b = randn(4, 6, seed=0), randn(4, 6, seed=1)
     (s_a if which == "scores_a" else s_b)[1, 1] = bad
-    with pytest.raises(ValueError, match="finite") as err:
-        swav(s_a, s_b)
-    _assert_names(err, which)
+    lc.assert_raises_naming(lambda: swav(s_a, s_b), which, match="finite")
     with pytest.raises(ValueError, match="finite"):
         SwAVLoss()(s_a, s_b)
 
 
 def test_sinkhorn_non_finite():
-    scores = _randn(4, 6, seed=0)
+    scores = randn(4, 6, seed=0)
     scores[0, 0] = float("nan")
     with pytest.raises(ValueError, match="finite"):
         sinkhorn_knopp(scores)
@@ -287,7 +246,7 @@ def test_sinkhorn_non_finite():
 
 @pytest.mark.parametrize("value", [0.0, -0.1])
 def test_non_positive_temperature_and_epsilon(value):
-    s_a, s_b = _randn(4, 6, seed=0), _randn(4, 6, seed=1)
+    s_a, s_b = randn(4, 6, seed=0), randn(4, 6, seed=1)
     c = torch.full((4, 6), 1.0 / 6.0, dtype=torch.float64)
     with pytest.raises(ValueError, match="temperature"):
         swav(s_a, s_b, temperature=value)
@@ -305,7 +264,7 @@ def test_non_positive_temperature_and_epsilon(value):
 
 @pytest.mark.parametrize("iters", [0, -1])
 def test_sinkhorn_iters_below_one(iters):
-    s_a, s_b = _randn(4, 6, seed=0), _randn(4, 6, seed=1)
+    s_a, s_b = randn(4, 6, seed=0), randn(4, 6, seed=1)
     with pytest.raises(ValueError, match="sinkhorn_iters"):
         swav(s_a, s_b, sinkhorn_iters=iters)
     with pytest.raises(ValueError, match="sinkhorn_iters"):
