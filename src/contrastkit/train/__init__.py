@@ -1,0 +1,26 @@
+"""The training engine: ``fit``, its configuration, optimizers, schedules and checkpoints."""
+
+from contrastkit.train.checkpoint import load_checkpoint, save_checkpoint
+from contrastkit.train.config import TrainConfig
+from contrastkit.train.fit import BatchSource, FitResult, TrainingDivergedError, fit, resolve_device
+from contrastkit.train.lars import LARS
+from contrastkit.train.metrics_log import MetricsLog, read_metrics
+from contrastkit.train.optim import build_optimizer, parameter_groups
+from contrastkit.train.schedule import warmup_cosine
+
+__all__ = [
+    "LARS",
+    "BatchSource",
+    "FitResult",
+    "MetricsLog",
+    "TrainConfig",
+    "TrainingDivergedError",
+    "build_optimizer",
+    "fit",
+    "load_checkpoint",
+    "parameter_groups",
+    "read_metrics",
+    "resolve_device",
+    "save_checkpoint",
+    "warmup_cosine",
+]

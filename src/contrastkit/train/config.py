@@ -1,0 +1,69 @@
+"""The training settings of a run, one frozen dataclass with a comment per field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from contrastkit.train.optim import OPTIMIZERS
+
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train: optimizer, schedule, batch, checkpoints and logging.
+
+    Built by the CLI from a recipe; Python users construct it directly.
+    """
+
+    epochs: int = 100  # passes over the training data
+    batch_size: int = 256  # samples per micro-batch (per process)
+    accumulate: int = 1  # micro-batches per optimizer step (negatives stay per micro-batch)
+    optimizer: str = "sgd"  # sgd | lars | adamw
+    lr: float = 0.3  # peak learning rate, reached after warmup
+    min_lr: float = 0.0  # learning rate at the end of the cosine decay
+    warmup_epochs: float = 0.0  # linear warmup length, in epochs
+    weight_decay: float = 1e-6  # L2 on weights (not on biases or normalization parameters)
+    momentum: float = 0.9  # SGD / LARS momentum
+    seed: int = 0  # initialization, data order and augmentation
+    device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N
+    precision: str = "auto"  # auto: bfloat16 autocast on CUDA, float32 on CPU | fp32 | bf16
+    channels_last: bool = False  # NHWC memory format for convolutional encoders
+    log_every: int = 10  # optimizer steps between metrics log records
+    checkpoint_every: int = 200  # optimizer steps between checkpoints (and one at the end)
+    max_steps: int | None = None  # stop after this many steps (the schedule still spans epochs)
+    time_budget_s: float | None = None  # stop at the first step boundary after this many seconds
+    progress_bar: bool = True  # tqdm bar with loss, images/s and ETA
+
+    def __post_init__(self) -> None:
+        positive = {
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "accumulate": self.accumulate,
+            "log_every": self.log_every,
+            "checkpoint_every": self.checkpoint_every,
+        }
+        for name, value in positive.items():
+            if value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
+        for name, number in {
+            "lr": self.lr,
+            "min_lr": self.min_lr,
+            "warmup_epochs": self.warmup_epochs,
+            "weight_decay": self.weight_decay,
+        }.items():
+            if number < 0:
+                raise ValueError(f"{name} must be >= 0, got {number}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(
+                f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}"
+            )
+        if self.precision not in PRECISIONS:
+            raise ValueError(
+                f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
+            )
+        if self.warmup_epochs > self.epochs:
+            raise ValueError(f"warmup_epochs ({self.warmup_epochs}) exceeds epochs ({self.epochs})")
+
+    # Settings that must not change when a run resumes, or the resumed run would differ.
+    RESUME_KEYS = ("epochs", "batch_size", "accumulate", "optimizer", "seed", "warmup_epochs")

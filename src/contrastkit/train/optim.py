@@ -1,0 +1,62 @@
+"""Optimizers with the usual parameter groups: no weight decay on biases and normalization."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from contrastkit.train.lars import LARS
+
+OPTIMIZERS = ("sgd", "lars", "adamw")
+
+
+def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """Two groups: weights (decayed) and biases / norm parameters (1-D, not decayed).
+
+    Parameters that do not require gradients (frozen encoders, EMA teachers) are left out.
+    The second group carries ``lars_exclude=True`` so LARS skips its trust ratio there.
+    """
+    decayed: list[nn.Parameter] = []
+    plain: list[nn.Parameter] = []
+    for param in model.parameters():
+        if param.requires_grad:
+            (plain if param.ndim <= 1 else decayed).append(param)
+    return [
+        {"params": decayed, "weight_decay": weight_decay, "lars_exclude": False},
+        {"params": plain, "weight_decay": 0.0, "lars_exclude": True},
+    ]
+
+
+def build_optimizer(
+    model: nn.Module,
+    name: str,
+    *,
+    lr: float,
+    weight_decay: float,
+    momentum: float = 0.9,
+) -> torch.optim.Optimizer:
+    """SGD (Nesterov-free, momentum), LARS or AdamW over :func:`parameter_groups`.
+
+    Example:
+        >>> optimizer = build_optimizer(nn.Linear(4, 2), "adamw", lr=1e-3, weight_decay=0.05)
+        >>> [len(g["params"]) for g in optimizer.param_groups]
+        [1, 1]
+    """
+    groups = parameter_groups(model, weight_decay)
+    if not any(group["params"] for group in groups):
+        raise ValueError("the model has no trainable parameters")
+    if name == "sgd":
+        return torch.optim.SGD(groups, lr=lr, momentum=momentum)
+    if name == "lars":
+        return LARS(groups, lr=lr, momentum=momentum)
+    if name == "adamw":
+        return torch.optim.AdamW(groups, lr=lr)
+    raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """Set every group's learning rate (schedules are pure functions of the step)."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr

@@ -1,0 +1,112 @@
+"""The training loop: exact resume (in-process and after a kill), divergence, Ctrl-C, errors."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from tiny_run import NoiseSource, TinyMethod, config
+
+from contrastkit.train import TrainingDivergedError, fit, load_checkpoint, read_metrics
+
+HERE = Path(__file__).parent
+
+
+def _losses_by_step(run_dir: Path) -> dict[int, float]:
+    return {record["step"]: record["loss"] for record in read_metrics(run_dir)}
+
+
+def test_resume_in_process_repeats_every_loss(tmp_path: Path) -> None:
+    full = fit(TinyMethod(), NoiseSource(), config(), run_dir=tmp_path / "full")
+    first = fit(TinyMethod(), NoiseSource(), config(max_steps=7), run_dir=tmp_path / "split")
+    assert first.stopped == "max_steps" and first.steps == 7
+    second = fit(TinyMethod(), NoiseSource(), config(), run_dir=tmp_path / "split")
+    assert full.steps == 20 and second.steps == 20
+    assert first.losses + second.losses == full.losses  # exact, step for step
+    assert _losses_by_step(tmp_path / "split") == _losses_by_step(tmp_path / "full")
+
+
+def test_killed_run_resumes_exactly(tmp_path: Path) -> None:
+    reference = fit(TinyMethod(), NoiseSource(), config(), run_dir=tmp_path / "reference")
+    run_dir = tmp_path / "killed"
+    process = subprocess.Popen([sys.executable, str(HERE / "tiny_run.py"), str(run_dir)])
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        checkpoint = run_dir / "checkpoint.pt"
+        if checkpoint.exists() and load_checkpoint(checkpoint)["position"]["step"] >= 4:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = load_checkpoint(run_dir / "checkpoint.pt")["position"]["step"]
+    assert 4 <= killed_at < 20, "the kill must land mid-run"
+    resumed = fit(TinyMethod(), NoiseSource(), config(checkpoint_every=1), run_dir=run_dir)
+    assert resumed.losses == reference.losses[killed_at:]
+    assert _losses_by_step(run_dir) == _losses_by_step(tmp_path / "reference")
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path: Path) -> None:
+    method = TinyMethod()
+    method.nan_at_step = 6
+    with pytest.raises(TrainingDivergedError, match=r"nan at step 6.*step 4"):
+        fit(method, NoiseSource(), config(), run_dir=tmp_path)
+    state = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert state["position"]["step"] == 4
+    assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
+
+
+def test_ctrl_c_saves_at_a_step_boundary_and_resumes_exactly(tmp_path: Path) -> None:
+    class InterruptingSource(NoiseSource):
+        calls = 0
+
+        def __call__(self, indices, generator, device):  # type: ignore[no-untyped-def]
+            self.calls += 1
+            if self.calls == 5:
+                os.kill(os.getpid(), signal.SIGINT)
+            return super().__call__(indices, generator, device)
+
+    reference = fit(TinyMethod(), NoiseSource(), config())
+    first = fit(TinyMethod(), InterruptingSource(), config(), run_dir=tmp_path)
+    assert first.stopped == "interrupted" and first.steps == 5
+    second = fit(TinyMethod(), NoiseSource(), config(), run_dir=tmp_path)
+    assert first.losses + second.losses == reference.losses
+
+
+def test_accumulation_matches_a_larger_batch_for_a_per_sample_loss() -> None:
+    class Regression(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            torch.manual_seed(0)
+            self.linear = torch.nn.Linear(6, 1)
+
+        def forward(self, batch, *, progress):  # type: ignore[no-untyped-def]
+            from contrastkit.methods.base import MethodOutput
+
+            x, _ = batch
+            loss = (self.linear(x) - x.sum(1, keepdim=True)).pow(2).mean()
+            return MethodOutput(loss, (x, x))
+
+    class Plain(NoiseSource):
+        def __call__(self, indices, generator, device):  # type: ignore[no-untyped-def]
+            return self.data[indices], self.data[indices]
+
+    big, small = Regression(), Regression()
+    fit(big, Plain(), config(epochs=1, batch_size=8, max_steps=1, warmup_epochs=0.0))
+    fit(
+        small, Plain(), config(epochs=1, batch_size=4, accumulate=2, max_steps=1, warmup_epochs=0.0)
+    )
+    torch.testing.assert_close(big.linear.weight, small.linear.weight)
+
+
+def test_errors_name_the_problem(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="batch"):
+        fit(TinyMethod(), NoiseSource(size=5), config())
+    fit(TinyMethod(), NoiseSource(), config(max_steps=2), run_dir=tmp_path)
+    with pytest.raises(ValueError, match="batch_size"):
+        fit(TinyMethod(), NoiseSource(), config(batch_size=4), run_dir=tmp_path)
