@@ -92,6 +92,9 @@ def test_accumulation_matches_a_larger_batch_for_a_per_sample_loss() -> None:
             loss = (self.linear(x) - x.sum(1, keepdim=True)).pow(2).mean()
             return MethodOutput(loss, (x, x))
 
+        def encode(self, x):  # type: ignore[no-untyped-def]
+            return self.linear(x)
+
     class Plain(NoiseSource):
         def __call__(self, indices, generator, device):  # type: ignore[no-untyped-def]
             return self.data[indices], self.data[indices]
