@@ -1,32 +1,92 @@
-"""The ``contrastkit`` command line: ``contrastkit demo | losses``.
+"""The ``contrastkit`` command line: ``train | eval | embed | views | demo | losses``.
 
-``main(argv)`` is importable and testable; it returns the exit code (0 success, 2 user error)
-instead of raising, and nothing below this module sees an argparse namespace.
+``main(argv)`` is importable and testable; it returns the exit code (0 success, 1 training
+diverged, 2 user error) instead of raising. Nothing below this module sees an argparse
+namespace: handlers turn arguments into recipes and keyword arguments.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from contrastkit import __version__
-from contrastkit.demo import DemoConfig, format_results, run_demo
-from contrastkit.registry import LOSSES
+
+
+def _train(args: argparse.Namespace) -> int:
+    from contrastkit.eval.protocols import format_table
+    from contrastkit.recipe import load_recipe
+    from contrastkit.runs import evaluate_run, train_run
+
+    recipe = load_recipe(args.recipe, args.set)
+    result = train_run(recipe, args.out)
+    print(f"{result.stopped} after {result.steps} steps; run folder {args.out}")
+    if result.stopped == "completed" and not args.no_eval and recipe.eval.protocols:
+        print(format_table({"trained encoder": evaluate_run(args.out)}))
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from contrastkit.eval.protocols import format_table
+    from contrastkit.runs import evaluate_run, load_run
+
+    recipe = load_run(args.run)[0]
+    if args.protocol:
+        recipe = replace(recipe, eval=replace(recipe.eval, protocols=args.protocol.split(",")))
+    records = evaluate_run(args.run, recipe)
+    if args.json:
+        for record in records:
+            print(json.dumps(record))
+    else:
+        print(format_table({str(args.run): records}))
+    return 0
+
+
+def _embed(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from contrastkit.data.load import load_dataset
+    from contrastkit.runs import encode_dataset, load_run
+
+    recipe, method, views = load_run(args.run)
+    dataset = load_dataset(args.data or recipe.data.dataset, args.split)
+    features = encode_dataset(method, dataset, views, device=recipe.train.device)
+    np.save(args.out, features.numpy())
+    print(f"wrote {tuple(features.shape)} features of {dataset.name} to {args.out}")
+    return 0
+
+
+def _views(args: argparse.Namespace) -> int:
+    from contrastkit.data.load import load_dataset
+    from contrastkit.recipe import DataConfig
+    from contrastkit.runs import build_views
+    from contrastkit.transforms.grid import save_view_grid
+
+    dataset = load_dataset(args.data, args.split)
+    config = DataConfig(dataset=args.data, views=args.recipe, image_size=args.size)
+    views = build_views(config, dataset.images.shape[1])
+    path = save_view_grid(
+        dataset.images[: args.count], views, args.out, count=args.count, seed=args.seed
+    )
+    print(f"wrote {path}")
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
-    config = DemoConfig(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        temperature=args.temperature,
-        seed=args.seed,
-    )
-    print(format_results(run_demo(config)))
+    from contrastkit.demo import print_demo, run_demo
+
+    print_demo(run_demo(args.set, run_dir=args.out))
     return 0
 
 
 def _losses(args: argparse.Namespace) -> int:
+    from contrastkit.registry import LOSSES
+
     print(f"{'name':20s} {'module':22s} {'negatives':10s} paper")
     for name, entry in LOSSES.items():
         negatives = "yes" if entry.uses_negatives else "no"
@@ -34,35 +94,73 @@ def _losses(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
+def _add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    train = commands.add_parser("train", help="train a method from a TOML recipe")
+    train.add_argument(
+        "--recipe", required=True, help="a TOML recipe, e.g. recipes/simclr_digits.toml"
+    )
+    train.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe key"
+    )
+    train.add_argument(
+        "--out", required=True, type=Path, help="run folder (resumes if it holds a checkpoint)"
+    )
+    train.add_argument("--no-eval", action="store_true", help="skip the evaluation after training")
+    train.set_defaults(handler=_train)
+
+    evaluate = commands.add_parser("eval", help="evaluate a trained run's frozen features")
+    evaluate.add_argument("run", type=Path, help="run folder")
+    evaluate.add_argument("--protocol", help="comma-separated protocols: knn,linear")
+    evaluate.add_argument(
+        "--json", action="store_true", help="one JSON object per protocol per line"
+    )
+    evaluate.set_defaults(handler=_eval)
+
+    embed = commands.add_parser("embed", help="write a run's frozen features as a .npy file")
+    embed.add_argument("run", type=Path, help="run folder")
+    embed.add_argument("--data", help="dataset name or path (default: the run's dataset)")
+    embed.add_argument("--split", default="test", help="split to embed (default: test)")
+    embed.add_argument("--out", required=True, type=Path, help="output .npy path")
+    embed.set_defaults(handler=_embed)
+
+    views = commands.add_parser(
+        "views", help="write a PNG grid of images and their augmented views"
+    )
+    views.add_argument("--data", required=True, help="dataset name or path")
+    views.add_argument("--split", default="train")
+    views.add_argument("--recipe", default="simclr", help="view recipe name")
+    views.add_argument("--size", type=int, default=32, help="view size in pixels")
+    views.add_argument("--count", type=int, default=8, help="images in the grid")
+    views.add_argument("--seed", type=int, default=0)
+    views.add_argument("--out", required=True, type=Path, help="output PNG path")
+    views.set_defaults(handler=_views)
+
+    demo = commands.add_parser(
+        "demo", help="SimCLR on bundled digits vs raw pixels and random init"
+    )
+    demo.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe key"
+    )
+    demo.add_argument("--out", type=Path, help="keep the demo's run folder here")
+    demo.set_defaults(handler=_demo)
+
+    listing = commands.add_parser("losses", help="list the losses with their papers")
+    listing.set_defaults(handler=_losses)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="contrastkit", description="Contrastive representation learning toolkit."
+        prog="contrastkit", description="Contrastive representation learning."
     )
     parser.add_argument("--version", action="version", version=f"contrastkit {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser(
-        "demo", help="train on scikit-learn's bundled digits and print kNN accuracy before/after"
-    )
-    defaults = DemoConfig()
-    demo.add_argument("--epochs", type=_positive_int, default=defaults.epochs)
-    demo.add_argument("--batch-size", type=_positive_int, default=defaults.batch_size)
-    demo.add_argument("--temperature", type=float, default=defaults.temperature)
-    demo.add_argument("--seed", type=int, default=defaults.seed)
-    demo.set_defaults(handler=_demo)
-    listing = commands.add_parser("losses", help="list the losses with their papers")
-    listing.set_defaults(handler=_losses)
+    _add_commands(parser.add_subparsers(dest="command", required=True))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    from contrastkit.train.fit import TrainingDivergedError
+
     parser = _parser()
     try:
         args = parser.parse_args(argv)
@@ -73,6 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         print(f"contrastkit {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except TrainingDivergedError as error:
+        print(f"contrastkit {args.command}: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,12 +1,17 @@
-"""The only place where a string becomes a class: losses by name, for the CLI and contract tests."""
+"""The only place where a string becomes a class: losses, methods, encoders, views, datasets."""
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from torch import nn
 
-from contrastkit import losses
+from contrastkit import losses, methods
+from contrastkit.data.load import BUILTIN as DATASETS
+from contrastkit.encoders.build import ENCODERS, build_encoder
+from contrastkit.transforms.recipes import RECIPES as VIEW_RECIPES
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,40 @@ LOSSES: dict[str, LossEntry] = {
 }
 
 
+@dataclass(frozen=True)
+class MethodEntry:
+    """A registered method: its class, paper and whether it needs labelled data."""
+
+    cls: Callable[..., nn.Module]
+    paper: str
+    needs_labels: bool = False
+
+
+METHODS: dict[str, MethodEntry] = {
+    "simclr": MethodEntry(methods.SimCLR, "SimCLR, arXiv 2002.05709"),
+    "moco_v2": MethodEntry(methods.MoCoV2, "MoCo v2, arXiv 2003.04297"),
+    "moco_v3": MethodEntry(methods.MoCoV3, "MoCo v3, arXiv 2104.02057"),
+    "byol": MethodEntry(methods.BYOL, "BYOL, arXiv 2006.07733"),
+    "simsiam": MethodEntry(methods.SimSiam, "SimSiam, arXiv 2011.10566"),
+    "nnclr": MethodEntry(methods.NNCLR, "NNCLR, arXiv 2104.14548"),
+    "swav": MethodEntry(methods.SwAV, "SwAV, arXiv 2006.09882"),
+    "dino": MethodEntry(methods.DINO, "DINO, arXiv 2104.14294"),
+    "barlow_twins": MethodEntry(methods.BarlowTwins, "Barlow Twins, arXiv 2103.03230"),
+    "vicreg": MethodEntry(methods.VICReg, "VICReg, arXiv 2105.04906"),
+    "supcon": MethodEntry(methods.SupCon, "SupCon, arXiv 2004.11362", needs_labels=True),
+}
+
+__all__ = [
+    "DATASETS",
+    "ENCODERS",
+    "LOSSES",
+    "METHODS",
+    "VIEW_RECIPES",
+    "build_encoder",
+    "build_loss",
+]
+
+
 def build_loss(name: str, **hyperparameters: object) -> nn.Module:
     """Instantiate a registered loss by name with keyword hyper-parameters.
 
@@ -55,3 +94,17 @@ def build_loss(name: str, **hyperparameters: object) -> nn.Module:
     if name not in LOSSES:
         raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(sorted(LOSSES))}")
     return LOSSES[name].module(**hyperparameters)
+
+
+def build_method(name: str, encoder: nn.Module, **hyperparameters: object) -> nn.Module:
+    """Instantiate a registered method around ``encoder``; unknown options are named."""
+    if name not in METHODS:
+        raise ValueError(f"unknown method {name!r}; choose one of {', '.join(sorted(METHODS))}")
+    cls = METHODS[name].cls
+    accepted = [p for p in inspect.signature(cls).parameters if p != "encoder"]
+    unknown = sorted(set(hyperparameters) - set(accepted))
+    if unknown:
+        raise ValueError(
+            f"method {name!r} does not take {', '.join(unknown)}; it takes {', '.join(accepted)}"
+        )
+    return cls(encoder, **hyperparameters)

@@ -1,0 +1,135 @@
+"""A run folder end to end: build from a recipe, train, reload, evaluate and embed.
+
+A run folder holds ``recipe.json`` (the flat recipe it was trained with), ``checkpoint.pt``,
+``metrics.jsonl`` and, after evaluation, ``eval.json``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from contrastkit.data.dataset import ImageDataset
+from contrastkit.data.load import load_dataset
+from contrastkit.data.views import ViewSource
+from contrastkit.eval.protocols import evaluate_features
+from contrastkit.recipe import DataConfig, ModelConfig, Recipe, recipe_from_dict
+from contrastkit.registry import METHODS, VIEW_RECIPES, build_encoder, build_method
+from contrastkit.train import FitResult, fit, load_checkpoint, resolve_device
+from contrastkit.transforms.multiview import MultiView
+
+RECIPE_NAME = "recipe.json"
+EVAL_NAME = "eval.json"
+
+
+def evaluation_options(recipe: Recipe) -> dict[str, Any]:
+    """The recipe's evaluation settings as keyword arguments of ``evaluate_features``."""
+    settings = recipe.eval
+    return {
+        "protocols": settings.protocols,
+        "knn_k": settings.knn_k,
+        "knn_temperature": settings.knn_temperature,
+        "label_fractions": settings.label_fractions,
+        "probe_seeds": settings.probe_seeds,
+    }
+
+
+def load_data(data: DataConfig, split: str) -> ImageDataset:
+    """The recipe's dataset split, decoded to memory."""
+    options = {"skip_corrupt": True} if data.skip_corrupt else {}
+    return load_dataset(data.dataset, split, **options)
+
+
+def build_views(data: DataConfig, channels: int) -> MultiView:
+    """The recipe's view maker for images with ``channels`` channels."""
+    if data.views not in VIEW_RECIPES:
+        raise ValueError(f"unknown views {data.views!r}; choose one of {', '.join(VIEW_RECIPES)}")
+    recipe = VIEW_RECIPES[data.views]
+    options = dict(data.views_options)
+    if "channels" in inspect.signature(recipe).parameters:
+        options.setdefault("channels", channels)
+    return recipe(data.image_size, **options)
+
+
+def build_model(model: ModelConfig, channels: int) -> nn.Module:
+    """The recipe's encoder wrapped in its method."""
+    encoder_options = {"in_channels": channels, **model.encoder_options}
+    encoder = build_encoder(model.encoder, **encoder_options)
+    return build_method(model.method, encoder, **model.method_options)
+
+
+def train_run(recipe: Recipe, run_dir: str | Path) -> FitResult:
+    """Train the recipe's method in ``run_dir`` (resuming if it holds a checkpoint)."""
+    run_dir = Path(run_dir)
+    torch.manual_seed(recipe.train.seed)
+    dataset = load_data(recipe.data, recipe.data.train_split)
+    if METHODS[recipe.model.method].needs_labels and dataset.labels is None:
+        raise ValueError(f"method {recipe.model.method!r} needs labels; {dataset.name} has none")
+    channels = dataset.images.shape[1]
+    views = build_views(recipe.data, channels)
+    method = build_model(recipe.model, channels)
+    _save_recipe(run_dir, recipe)
+    source = ViewSource(dataset, views, channels_last=recipe.train.channels_last)
+    return fit(method, source, recipe.train, run_dir=run_dir)
+
+
+def _save_recipe(run_dir: Path, recipe: Recipe) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / RECIPE_NAME).write_text(json.dumps(recipe.to_flat(), indent=2) + "\n")
+
+
+def load_run(run_dir: str | Path) -> tuple[Recipe, nn.Module, MultiView]:
+    """A trained run's recipe, its method with the checkpoint's weights, and its view maker."""
+    run_dir = Path(run_dir)
+    recipe_path = run_dir / RECIPE_NAME
+    if not recipe_path.is_file():
+        raise ValueError(f"{run_dir} is not a run folder (no {RECIPE_NAME}); train one first")
+    recipe = recipe_from_dict(json.loads(recipe_path.read_text()))
+    sample = load_data(recipe.data, recipe.data.test_split)
+    channels = sample.images.shape[1]
+    method = build_model(recipe.model, channels)
+    method.load_state_dict(load_checkpoint(run_dir / "checkpoint.pt")["model"])
+    return recipe, method, build_views(recipe.data, channels)
+
+
+@torch.no_grad()
+def encode_dataset(
+    method: nn.Module,
+    dataset: ImageDataset,
+    views: MultiView,
+    *,
+    batch_size: int = 512,
+    device: str = "auto",
+) -> Tensor:
+    """Frozen features (N, F) of every image, through the recipe's evaluation transform."""
+    target = resolve_device(device)
+    method.to(target).eval()
+    chunks = []
+    for images in dataset.images.split(batch_size):
+        chunks.append(method.encode(views.eval(images.to(target))).float().cpu())  # type: ignore[operator]
+    return torch.cat(chunks)
+
+
+def evaluate_run(run_dir: str | Path, recipe: Recipe | None = None) -> list[dict[str, Any]]:
+    """Run the recipe's evaluation protocols on a trained run; writes ``eval.json``."""
+    run_dir = Path(run_dir)
+    saved, method, views = load_run(run_dir)
+    recipe = recipe or saved
+    train = load_data(recipe.data, recipe.data.train_split)
+    test = load_data(recipe.data, recipe.data.test_split)
+    if train.labels is None or test.labels is None:
+        raise ValueError("evaluation protocols need labelled train and test splits")
+    results = evaluate_features(
+        encode_dataset(method, train, views, device=recipe.train.device),
+        train.labels,
+        encode_dataset(method, test, views, device=recipe.train.device),
+        test.labels,
+        **evaluation_options(recipe),
+    )
+    (run_dir / EVAL_NAME).write_text(json.dumps(results, indent=2) + "\n")
+    return results
