@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 from torch import Tensor
@@ -17,12 +17,15 @@ class ImageDataset:
         labels: (N,) int64 class indices, or None for unlabeled data.
         classes: class names, indexed by label (empty when unlabeled).
         name: a short name for logs and reports ("cifar10/train").
+        skipped: files left out as unreadable while loading (``load_image_folder`` with
+            ``skip_corrupt=True``); empty otherwise.
     """
 
     images: Tensor
     labels: Tensor | None
     classes: list[str] = field(default_factory=list)
     name: str = "images"
+    skipped: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.images.ndim != 4 or self.images.dtype != torch.uint8:
@@ -53,4 +56,4 @@ class ImageDataset:
     def subset(self, indices: Tensor) -> ImageDataset:
         """The samples at ``indices`` (a 1-D index tensor), as a new dataset."""
         labels = self.labels[indices] if self.labels is not None else None
-        return ImageDataset(self.images[indices], labels, self.classes, self.name)
+        return replace(self, images=self.images[indices], labels=labels)

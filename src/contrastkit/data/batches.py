@@ -1,0 +1,136 @@
+"""Which samples go into which batch: seeded per epoch, resumable mid-epoch, sharded by rank."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+from torch import Tensor
+
+_SEED_STRIDE = 1_000_003
+
+
+class BatchOrder:
+    """The batch order of every epoch, a pure function of ``(seed, epoch)``.
+
+    Epoch ``e`` shuffles the sample indices with ``torch.randperm`` drawn from a
+    ``torch.Generator`` seeded with ``seed * 1_000_003 + e``, so the order depends on nothing
+    but the seed and the epoch: a run resumed at ``(epoch, batch)`` sees exactly the batches the
+    interrupted run would have seen, with no sampler state to save.
+
+    Distributed: the *global* batch is ``batch_size * world_size`` samples, and rank ``r`` takes
+    rows ``r * batch_size : (r + 1) * batch_size`` of each global batch. The ranks' shards of one
+    step are disjoint and together are the batch a single process with
+    ``batch_size * world_size`` would draw at that step (same seed). Every rank must use the same
+    seed. With ``drop_last=False`` the last, partial global batch is split as evenly as possible
+    (``torch.tensor_split``), so near the end a rank may get fewer samples, or none if fewer
+    samples than ranks remain.
+
+    Args:
+        num_samples: the dataset's size N.
+        batch_size: samples per batch on this process.
+        seed: the run's seed.
+        drop_last: drop the last global batch of an epoch when it is incomplete.
+        rank: this process's rank in ``[0, world_size)``.
+        world_size: the number of processes W.
+
+    Raises:
+        ValueError: a non-positive size, a bad rank, or a dataset smaller than the global batch
+            with ``drop_last=True`` (no batch at all).
+
+    Example:
+        >>> order = BatchOrder(10, 4, seed=0)
+        >>> order.batches_per_epoch
+        2
+        >>> resumed = list(order.epoch_batches(3, start_batch=1))
+        >>> [b.tolist() for b in resumed] == [b.tolist() for b in order.epoch_batches(3)][1:]
+        True
+    """
+
+    def __init__(
+        self,
+        num_samples: int,
+        batch_size: int,
+        *,
+        seed: int = 0,
+        drop_last: bool = True,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
+        for label, value in (("num_samples", num_samples), ("batch_size", batch_size)):
+            if value < 1:
+                raise ValueError(f"{label} must be >= 1, got {value}")
+        if world_size < 1 or not 0 <= rank < world_size:
+            raise ValueError(
+                f"need world_size >= 1 and 0 <= rank < world_size, got {rank=}, {world_size=}"
+            )
+        if seed < 0:
+            raise ValueError(f"seed must be >= 0, got {seed}")
+        self.num_samples = num_samples
+        self.batch_size = batch_size
+        self.seed = seed
+        self.drop_last = drop_last
+        self.rank = rank
+        self.world_size = world_size
+        self.global_batch_size = batch_size * world_size
+        if drop_last and num_samples < self.global_batch_size:
+            shards = f" x world_size={world_size}" if world_size > 1 else ""
+            raise ValueError(
+                f"the dataset has {num_samples} samples, fewer than one global batch of "
+                f"{self.global_batch_size} (batch_size={batch_size}{shards}), so drop_last=True "
+                "would yield no batch; lower batch_size to at most "
+                f"{num_samples // world_size or 1}"
+                + (", use fewer processes" if world_size > 1 else "")
+                + ", use drop_last=False, or use more data"
+            )
+
+    @property
+    def batches_per_epoch(self) -> int:
+        """Steps per epoch (the same on every rank)."""
+        full, rest = divmod(self.num_samples, self.global_batch_size)
+        return full + (1 if rest and not self.drop_last else 0)
+
+    def __len__(self) -> int:
+        return self.batches_per_epoch
+
+    def permutation(self, epoch: int) -> Tensor:
+        """Epoch ``epoch``'s order of all N sample indices (int64), identical on every rank."""
+        if epoch < 0:
+            raise ValueError(f"epoch must be >= 0, got {epoch}")
+        generator = torch.Generator().manual_seed(self.seed * _SEED_STRIDE + epoch)
+        return torch.randperm(self.num_samples, generator=generator)
+
+    def position(self, step: int) -> tuple[int, int]:
+        """The ``(epoch, start_batch)`` of global step ``step`` (0-based), for resuming."""
+        if step < 0:
+            raise ValueError(f"step must be >= 0, got {step}")
+        return divmod(step, self.batches_per_epoch)
+
+    def epoch_batches(self, epoch: int, start_batch: int = 0) -> Iterator[Tensor]:
+        """This rank's batches of epoch ``epoch``, from batch ``start_batch`` on.
+
+        Args:
+            epoch: the epoch (0-based).
+            start_batch: the first batch to yield, in ``[0, batches_per_epoch]``; resuming
+                after ``k`` finished steps of the epoch passes ``k``.
+
+        Returns:
+            An iterator of 1-D int64 index tensors, one per remaining step.
+
+        Raises:
+            ValueError: a negative epoch or a ``start_batch`` out of range.
+        """
+        if not 0 <= start_batch <= self.batches_per_epoch:
+            raise ValueError(
+                f"start_batch must be in [0, {self.batches_per_epoch}], got {start_batch}"
+            )
+        return self._batches(self.permutation(epoch), start_batch)
+
+    def _batches(self, order: Tensor, start_batch: int) -> Iterator[Tensor]:
+        size = self.global_batch_size
+        for batch in range(start_batch, self.batches_per_epoch):
+            rows = order[batch * size : (batch + 1) * size]
+            if len(rows) == size:
+                yield rows[self.rank * self.batch_size : (self.rank + 1) * self.batch_size]
+            else:
+                yield torch.tensor_split(rows, self.world_size)[self.rank]
