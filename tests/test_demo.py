@@ -1,39 +1,37 @@
-"""The digits demo: data split, augmentation, and that training improves kNN accuracy."""
+"""The demo: SimCLR on digits beats the random-init encoder, and its recipe file matches."""
 
 from __future__ import annotations
 
-import pytest
-import torch
+import sys
+from pathlib import Path
 
-from contrastkit.demo import DemoConfig, augment, load_digit_split, run_demo
+from contrastkit.demo import DEMO_RECIPE, run_demo
+from contrastkit.recipe import load_recipe, recipe_from_dict
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
-def test_split_is_stratified_and_disjoint() -> None:
-    train_x, train_y, test_x, test_y = load_digit_split(seed=0)
-    assert train_x.shape[1:] == (8, 8) and len(train_x) + len(test_x) == 1797
-    assert set(train_y.tolist()) == set(test_y.tolist()) == set(range(10))
-    assert float(train_x.min()) >= 0.0 and float(train_x.max()) <= 1.0
-
-
-def test_augment_gives_independent_views_per_sample() -> None:
-    images = torch.rand(64, 8, 8)
-    generator = torch.Generator().manual_seed(0)
-    view_a, view_b = augment(images, generator), augment(images, generator)
-    assert view_a.shape == images.shape
-    assert not torch.equal(view_a, view_b)
-    assert float(view_a.min()) >= 0.0 and float(view_a.max()) <= 1.0
+RECIPE_FILE = Path(__file__).resolve().parents[1] / "recipes" / "simclr_digits.toml"
 
 
-def test_training_beats_the_untrained_encoder() -> None:
-    results = run_demo(DemoConfig(epochs=20))
-    before = results["encoder before training"]["top1"]
-    after = results["encoder after training"]["top1"]
-    assert after > before
-    assert after > 0.9
-    assert results["nt_xent loss"]["last epoch"] < results["nt_xent loss"]["first epoch"]
+def _top1(records: list[dict], protocol: str, fraction: float = 1.0) -> float:
+    for record in records:
+        if record["protocol"] == protocol and record["params"].get("label_fraction", 1.0) == fraction:
+            return float(record["metrics"]["top1"])
+    raise AssertionError(f"no {protocol} record")
 
 
-@pytest.mark.parametrize("field", ["temperature", "epochs", "batch_size", "learning_rate"])
-def test_config_rejects_non_positive_values(field: str) -> None:
-    with pytest.raises(ValueError, match=field):
-        DemoConfig(**{field: 0})
+def test_short_demo_trains_and_beats_random_init(tmp_path: Path) -> None:
+    results = run_demo(["epochs=8", "probe_seeds=[0]", "label_fractions=[1.0]"], run_dir=tmp_path)
+    assert set(results) == {"raw pixels", "random-init ConvNet", "SimCLR ConvNet"}
+    trained, untrained = results["SimCLR ConvNet"], results["random-init ConvNet"]
+    assert _top1(trained, "linear") > _top1(untrained, "linear")
+    assert _top1(trained, "knn") > 0.8
+    assert (tmp_path / "checkpoint.pt").exists() and (tmp_path / "metrics.jsonl").exists()
+
+
+def test_recipe_file_is_the_demo_recipe() -> None:
+    assert tomllib.loads(RECIPE_FILE.read_text()) == DEMO_RECIPE
+    assert load_recipe(RECIPE_FILE) == recipe_from_dict(DEMO_RECIPE)

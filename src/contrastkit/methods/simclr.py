@@ -1,0 +1,72 @@
+"""SimCLR: two views, a projection head and NT-Xent with in-batch negatives."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from contrastkit.losses import NTXentLoss
+from contrastkit.losses.validation import check_in_range
+from contrastkit.methods.base import MethodOutput, feature_dim
+from contrastkit.modules import make_head
+from contrastkit.transforms.batch import ViewBatch
+
+
+class SimCLR(nn.Module):
+    """SimCLR (Chen et al., arXiv 2002.05709).
+
+    For a batch of N images with two augmented views x_a, x_b::
+
+        h = f(x)                     # encoder, (N, F)
+        z = g(h)                     # projection head: Linear-BN-ReLU-Linear, (N, proj_dim)
+        L = NT-Xent(z_a, z_b; t)     # 2N anchors; each view's positive is the other view of its
+                                     # image, the 2N - 2 other embeddings are its negatives
+
+    Only views 0 and 1 of the batch are used. The two views go through the encoder separately
+    (BatchNorm statistics per view). ``embeddings`` are (z_a, z_b); ``encode`` returns h.
+
+    Args:
+        encoder: backbone with an integer ``feature_dim``.
+        proj_hidden_dim: hidden width of the projection head (2048 in the paper).
+        proj_dim: output width of the projection head (128).
+        temperature: NT-Xent temperature t (0.5 for CIFAR-10; 0.1 at ImageNet batch sizes).
+        gather_distributed: use the embeddings of all processes as negatives.
+
+    Example:
+        >>> import torch
+        >>> from contrastkit.encoders import Encoder
+        >>> encoder = Encoder(nn.Sequential(nn.Flatten(), nn.Linear(192, 16)), feature_dim=16)
+        >>> method = SimCLR(encoder, proj_hidden_dim=32, proj_dim=8)
+        >>> batch = ViewBatch([torch.randn(4, 3, 8, 8), torch.randn(4, 3, 8, 8)])
+        >>> method(batch, progress=0.0).loss.shape
+        torch.Size([])
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        *,
+        proj_hidden_dim: int = 2048,
+        proj_dim: int = 128,
+        temperature: float = 0.5,
+        gather_distributed: bool = False,
+    ) -> None:
+        super().__init__()
+        check_in_range("proj_hidden_dim", proj_hidden_dim, 1)
+        check_in_range("proj_dim", proj_dim, 1)
+        self.encoder = encoder
+        self.projector = make_head(
+            "simclr_projection", feature_dim(encoder), hidden_dim=proj_hidden_dim, out_dim=proj_dim
+        )
+        self.criterion = NTXentLoss(temperature=temperature, gather_distributed=gather_distributed)
+
+    def forward(self, batch: ViewBatch, *, progress: float) -> MethodOutput:
+        if not 0.0 <= progress <= 1.0:
+            raise ValueError(f"progress must be in [0, 1], got {progress}")
+        if len(batch.views) < 2:
+            raise ValueError(f"SimCLR needs a batch of at least 2 views, got {len(batch.views)}")
+        z_a = self.projector(self.encoder(batch.views[0]))
+        z_b = self.projector(self.encoder(batch.views[1]))
+        return MethodOutput(loss=self.criterion(z_a, z_b), embeddings=(z_a.detach(), z_b.detach()))
+
+    def encode(self, x: Tensor) -> Tensor:
+        return self.encoder(x)

@@ -1,0 +1,54 @@
+"""Every recipe in recipes/ loads, builds its method, and (on digits) trains two steps."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from contrastkit.recipe import load_recipe
+from contrastkit.registry import METHODS
+from contrastkit.runs import build_model, build_views, train_run
+
+RECIPES = sorted((Path(__file__).resolve().parents[1] / "recipes").glob("*.toml"))
+CHANNELS = {"digits": 1, "fashion_mnist": 1, "cifar10": 3}
+
+
+def test_every_method_has_a_recipe_per_dataset() -> None:
+    names = {path.stem for path in RECIPES}
+    for method in METHODS:
+        for dataset in CHANNELS:
+            assert f"{method}_{dataset}" in names
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
+def test_recipe_builds(path: Path) -> None:
+    recipe = load_recipe(path)
+    channels = CHANNELS[recipe.data.dataset]
+    method = build_model(recipe.model, channels)
+    views = build_views(recipe.data, channels)
+    assert sum(p.numel() for p in method.parameters()) > 0
+    assert views.num_views >= 2
+
+
+@pytest.mark.parametrize("path", [p for p in RECIPES if p.stem.endswith("_digits")], ids=lambda p: p.stem)
+def test_digits_recipe_trains_two_steps(path: Path, tmp_path: Path) -> None:
+    recipe = load_recipe(path, ["max_steps=2", "batch_size=64", "progress_bar=false"])
+    result = train_run(recipe, tmp_path)
+    assert result.steps == 2 and all(math.isfinite(loss) for loss in result.losses)
+
+
+def test_overrides_and_errors(tmp_path: Path) -> None:
+    recipe = load_recipe(RECIPES[0], ["temperature=0.3", "encoder_options.width=8", "lr=0.5"])
+    assert recipe.train.lr == 0.5 and recipe.model.encoder_options["width"] == 8
+    with pytest.raises(ValueError, match="does not exist"):
+        load_recipe(tmp_path / "missing.toml")
+    (tmp_path / "bad.toml").write_text("method = ")
+    with pytest.raises(ValueError, match="not valid TOML"):
+        load_recipe(tmp_path / "bad.toml")
+    with pytest.raises(ValueError, match="key=value"):
+        load_recipe(RECIPES[0], ["temperature"])
+    bad = load_recipe(RECIPES[0], ["no_such_option=1"])
+    with pytest.raises(ValueError, match="no_such_option"):
+        build_model(bad.model, 1)
