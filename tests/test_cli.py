@@ -2,20 +2,72 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from contrastkit import __version__
 from contrastkit.cli import main
 
+RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "simclr_digits.toml"
+SHORT = [
+    "--set",
+    "epochs=2",
+    "--set",
+    "warmup_epochs=1",
+    "--set",
+    "probe_seeds=[0]",
+    "--set",
+    "label_fractions=[1.0]",
+]
 
-def test_demo_prints_knn_before_and_after(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--epochs", "3"]) == 0
-    out = capsys.readouterr().out
-    for row in ("raw pixels", "encoder before training", "encoder after training", "NT-Xent"):
-        assert row in out
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "run"
+    assert main(["train", "--recipe", str(RECIPE), *SHORT, "--out", str(out)]) == 0
+    return out
+
+
+def test_train_writes_a_run_folder(run_dir: Path) -> None:
+    for name in ("recipe.json", "checkpoint.pt", "metrics.jsonl", "eval.json"):
+        assert (run_dir / name).is_file(), name
+    assert json.loads((run_dir / "recipe.json").read_text())["epochs"] == 2
+
+
+def test_eval_json_lines(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", str(run_dir), "--protocol", "knn", "--json"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["protocol"] for r in records] == ["knn"]
+    assert (
+        set(records[0]) == {"protocol", "params", "metrics"}
+        and 0 <= records[0]["metrics"]["top1"] <= 1
+    )
+
+
+def test_eval_table(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", str(run_dir)]) == 0
+    assert "kNN top-1" in capsys.readouterr().out
+
+
+def test_embed_writes_features(run_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "features.npy"
+    assert main(["embed", str(run_dir), "--split", "test", "--out", str(out)]) == 0
+    features = np.load(out)
+    assert features.shape[0] == 450 and np.isfinite(features).all()
+
+
+def test_views_grid(tmp_path: Path) -> None:
+    out = tmp_path / "grid.png"
+    assert (
+        main(["views", "--data", "digits", "--recipe", "digits", "--size", "8", "--out", str(out)])
+        == 0
+    )
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_losses_lists_every_registered_loss(capsys: pytest.CaptureFixture[str]) -> None:
@@ -30,16 +82,40 @@ def test_losses_lists_every_registered_loss(capsys: pytest.CaptureFixture[str]) 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["demo", "--temperature", "0"], "temperature"),
-        (["demo", "--epochs", "0"], "--epochs"),
+        (["train", "--recipe", "missing.toml", "--out", "x"], "does not exist"),
+        (
+            ["train", "--recipe", str(RECIPE), "--set", "method=nope", "--out", "x"],
+            "unknown method",
+        ),
+        (["train", "--recipe", str(RECIPE), "--set", "temperature=0", "--out", "x"], "temperature"),
+        (["eval", "not-a-run"], "not a run folder"),
         (["nonsense"], "invalid choice"),
     ],
 )
 def test_user_errors_exit_2_with_a_message(
-    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+    argv: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.chdir(tmp_path)
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_diverged_training_exits_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from contrastkit import runs
+    from contrastkit.train import TrainingDivergedError
+
+    def diverge(*args: object, **kwargs: object) -> None:
+        raise TrainingDivergedError("loss became nan at step 3")
+
+    monkeypatch.setattr(runs, "train_run", diverge)
+    assert main(["train", "--recipe", str(RECIPE), "--out", "unused"]) == 1
+    assert "nan at step 3" in capsys.readouterr().err
 
 
 def test_version_and_python_dash_m(capsys: pytest.CaptureFixture[str]) -> None:

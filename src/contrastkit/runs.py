@@ -19,7 +19,7 @@ from contrastkit.data.load import load_dataset
 from contrastkit.data.views import ViewSource
 from contrastkit.eval.protocols import evaluate_features
 from contrastkit.recipe import DataConfig, ModelConfig, Recipe, recipe_from_dict
-from contrastkit.registry import METHODS, VIEW_RECIPES, build_encoder, build_method
+from contrastkit.registry import DATASETS, METHODS, VIEW_RECIPES, build_encoder, build_method
 from contrastkit.train import FitResult, fit, load_checkpoint, resolve_device
 from contrastkit.transforms.multiview import MultiView
 
@@ -40,7 +40,11 @@ def evaluation_options(recipe: Recipe) -> dict[str, Any]:
 
 
 def load_data(data: DataConfig, split: str) -> ImageDataset:
-    """The recipe's dataset split, decoded to memory."""
+    """The recipe's dataset split, decoded to memory (``skip_corrupt`` applies to folders)."""
+    if data.skip_corrupt and data.dataset in DATASETS:
+        raise ValueError(
+            f"skip_corrupt applies to image folders, not the built-in {data.dataset!r}"
+        )
     options = {"skip_corrupt": True} if data.skip_corrupt else {}
     return load_dataset(data.dataset, split, **options)
 
@@ -68,11 +72,11 @@ def train_run(recipe: Recipe, run_dir: str | Path) -> FitResult:
     run_dir = Path(run_dir)
     torch.manual_seed(recipe.train.seed)
     dataset = load_data(recipe.data, recipe.data.train_split)
-    if METHODS[recipe.model.method].needs_labels and dataset.labels is None:
-        raise ValueError(f"method {recipe.model.method!r} needs labels; {dataset.name} has none")
     channels = dataset.images.shape[1]
     views = build_views(recipe.data, channels)
     method = build_model(recipe.model, channels)
+    if METHODS[recipe.model.method].needs_labels and dataset.labels is None:
+        raise ValueError(f"method {recipe.model.method!r} needs labels; {dataset.name} has none")
     _save_recipe(run_dir, recipe)
     source = ViewSource(dataset, views, channels_last=recipe.train.channels_last)
     return fit(method, source, recipe.train, run_dir=run_dir)
