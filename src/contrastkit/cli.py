@@ -94,7 +94,7 @@ def _losses(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     train = commands.add_parser("train", help="train a method from a TOML recipe")
     train.add_argument(
         "--recipe", required=True, help="a TOML recipe, e.g. recipes/simclr_digits.toml"

@@ -72,11 +72,12 @@ def run_demo(
         test = load_data(recipe.data, recipe.data.test_split)
         torch.manual_seed(recipe.train.seed)
         untrained = build_model(recipe.model, train.images.shape[1])
-        assert train.labels is not None and test.labels is not None
+        train_labels, test_labels = train.labels, test.labels
+        assert train_labels is not None and test_labels is not None
         options = evaluation_options(recipe)
 
         def rows(train_f: torch.Tensor, test_f: torch.Tensor) -> list[dict[str, Any]]:
-            return evaluate_features(train_f, train.labels, test_f, test.labels, **options)
+            return evaluate_features(train_f, train_labels, test_f, test_labels, **options)
 
         pixels = rows(train.images.flatten(1).float() / 255, test.images.flatten(1).float() / 255)
         return {

@@ -42,8 +42,15 @@ def evaluate_features(
         raise ValueError(f"unknown protocols {unknown}; choose from {', '.join(PROTOCOLS)}")
     records: list[dict[str, Any]] = []
     if "knn" in protocols:
-        params = {"k": knn_k, "temperature": knn_temperature}
-        metrics = knn_accuracy(train_features, train_labels, test_features, test_labels, **params)
+        params: dict[str, Any] = {"k": knn_k, "temperature": knn_temperature}
+        metrics = knn_accuracy(
+            train_features,
+            train_labels,
+            test_features,
+            test_labels,
+            k=knn_k,
+            temperature=knn_temperature,
+        )
         records.append({"protocol": "knn", "params": params, "metrics": metrics})
     if "linear" in protocols:
         for fraction in label_fractions:
