@@ -1,12 +1,9 @@
 """DINO method: training steps, teacher and center state, schedules, multi-crop, the loss."""
 
-import io
-
+import method_checks as mc
 import pytest
 import torch
-from torch import nn
 
-from contrastkit.encoders.base import Encoder
 from contrastkit.losses import dino_loss
 from contrastkit.methods.dino import DINO, teacher_temperature_schedule
 from contrastkit.transforms.batch import ViewBatch
@@ -16,36 +13,27 @@ SMALL = {"out_dim": 32, "hidden_dim": 32, "bottleneck_dim": 8}
 
 def _method(seed: int = 0, **kwargs: object) -> DINO:
     torch.manual_seed(seed)
-    pool = nn.Sequential(nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(48, 16))
-    return DINO(Encoder(pool, feature_dim=16), **{**SMALL, **kwargs})  # type: ignore[arg-type]
+    return DINO(mc.tiny_encoder(pooled=True), **{**SMALL, **kwargs})  # type: ignore[arg-type]
 
 
 def _batch(local_views: int = 0, seed: int = 1) -> ViewBatch:
-    gen = torch.Generator().manual_seed(seed)
-    views = [torch.randn(8, 3, 8, 8, generator=gen) for _ in range(2)]
-    views += [torch.randn(8, 3, 4, 4, generator=gen) for _ in range(local_views)]
-    return ViewBatch(views)
+    return mc.random_batch(seed, local_views=local_views)
 
 
 def _train(method: DINO, steps: int = 2, local_views: int = 0) -> list[float]:
-    optimizer = torch.optim.SGD(method.parameters(), lr=0.1)
-    losses = []
-    for step in range(steps):
-        output = method(_batch(local_views, seed=step), progress=step / 10)
-        optimizer.zero_grad()
-        output.loss.backward()
-        optimizer.step()
-        losses.append(float(output.loss.detach()))
-    return losses
+    return mc.train_steps(
+        method,
+        lambda step: mc.random_batch(step, local_views=local_views),
+        steps=steps,
+        total_steps=10,
+    )
 
 
 def test_two_training_steps_give_finite_loss_and_outputs() -> None:
     method = _method()
-    assert all(torch.isfinite(torch.tensor(_train(method))))
-    output = method(_batch(), progress=0.5)
-    assert output.embeddings[0].shape == output.embeddings[1].shape == (8, 8)
-    assert set(output.logs) == {"momentum", "teacher_temperature"}
-    assert method.encode(torch.randn(5, 3, 8, 8)).shape == (5, 16)
+    mc.assert_finite_training(method, mc.random_batch, total_steps=10)
+    mc.assert_output_shapes(method, _batch(), progress=0.5, embedding_dim=8, encode_rows=5)
+    assert set(method(_batch(), progress=0.5).logs) == {"momentum", "teacher_temperature"}
 
 
 def test_state_round_trip_keeps_teacher_and_center() -> None:
@@ -53,15 +41,10 @@ def test_state_round_trip_keeps_teacher_and_center() -> None:
     _train(method, local_views=2)
     state = method.state_dict()
     assert "center.value" in state and any(k.startswith("teacher_head.") for k in state)
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    buffer.seek(0)
-    restored = _method(seed=7)
-    restored.load_state_dict(torch.load(buffer, weights_only=True))
-    torch.manual_seed(3)
-    expected = method(_batch(local_views=2), progress=0.3).loss
-    torch.manual_seed(3)
-    assert torch.equal(restored(_batch(local_views=2), progress=0.3).loss, expected)
+    batch = _batch(local_views=2)
+    restored = mc.assert_state_round_trip(
+        method, lambda: _method(seed=7), batch, progress=0.3, seed=3
+    )
     assert torch.equal(restored.center.value, method.center.value)
 
 
@@ -118,8 +101,9 @@ def test_teacher_temperature_schedule() -> None:
 
 def test_multi_crop_two_global_and_four_local_views() -> None:
     method = _method()
-    losses = _train(method, local_views=4)
-    assert all(torch.isfinite(torch.tensor(losses)))
+    mc.assert_finite_training(
+        method, lambda step: mc.random_batch(step, local_views=4), total_steps=10
+    )
     assert method.head.mlp[0].weight.grad is not None
 
 
@@ -139,8 +123,6 @@ def test_invalid_hyperparameters_are_named(kwargs: dict[str, float], name: str) 
 
 
 def test_bad_batch_or_progress_raises() -> None:
-    method = _method()
-    with pytest.raises(ValueError, match="progress"):
-        method(_batch(), progress=-0.1)
-    with pytest.raises(ValueError, match="2 views"):
-        method(ViewBatch([torch.randn(8, 3, 8, 8)]), progress=0.0)
+    with pytest.raises(ValueError, match=r"global_views=3\) needs a batch of at least 3 views"):
+        _method(global_views=3)(_batch(), progress=0.0)
+    mc.assert_rejects_bad_steps(_method(), _batch(), bad_progress=-0.1)

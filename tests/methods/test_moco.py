@@ -1,15 +1,12 @@
 """Tests for MoCoV2 and MoCoV3: steps, round-trip, EMA, frozen key network, queue, loss by hand."""
 
-import io
-
+import method_checks as mc
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from contrastkit.encoders import Encoder
 from contrastkit.methods.moco import MoCoV2, MoCoV3
-from contrastkit.transforms.batch import ViewBatch
 
 SMALL = {
     MoCoV2: {"proj_dim": 16, "proj_hidden_dim": 32, "queue_size": 12},
@@ -19,25 +16,7 @@ SMALL = {
 
 def _build(cls: type, seed: int = 0, **kwargs: object) -> nn.Module:
     torch.manual_seed(seed)
-    encoder = Encoder(nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 16)), feature_dim=16)
-    return cls(encoder, **{**SMALL[cls], **kwargs})
-
-
-def _batch(seed: int, views: int = 2) -> ViewBatch:
-    generator = torch.Generator().manual_seed(seed)
-    return ViewBatch([torch.randn(8, 3, 8, 8, generator=generator) for _ in range(views)])
-
-
-def _train(method: nn.Module, steps: int = 2) -> list[float]:
-    optimizer = torch.optim.SGD(method.parameters(), lr=0.1)
-    losses = []
-    for step in range(steps):
-        output = method(_batch(step), progress=step / steps)
-        optimizer.zero_grad()
-        output.loss.backward()
-        optimizer.step()
-        losses.append(output.loss.item())
-    return losses
+    return cls(mc.tiny_encoder(), **{**SMALL[cls], **kwargs})
 
 
 def _online_and_key(method: nn.Module) -> list[tuple[nn.Module, nn.Module]]:
@@ -56,9 +35,10 @@ def _ce(query: torch.Tensor, candidates: torch.Tensor, temperature: float) -> to
 @pytest.mark.parametrize("cls", [MoCoV2, MoCoV3])
 def test_two_steps_finite_loss_and_encode(cls: type) -> None:
     method = _build(cls)
-    assert all(torch.isfinite(torch.tensor(_train(method))))
-    assert method.encode(torch.randn(4, 3, 8, 8)).shape == (4, 16)
-    assert [z.shape for z in method(_batch(5, views=3), progress=1.0).embeddings] == [(8, 16)] * 2
+    mc.assert_finite_training(method, mc.random_batch)
+    mc.assert_output_shapes(
+        method, mc.random_batch(5, views=3), progress=1.0, embedding_dim=16, encode_rows=4
+    )
 
 
 @pytest.mark.parametrize(
@@ -66,17 +46,10 @@ def test_two_steps_finite_loss_and_encode(cls: type) -> None:
 )
 def test_state_round_trip_keeps_queue_and_key_network(cls: type, kwargs: dict) -> None:
     method = _build(cls, **kwargs)
-    _train(method)
-    buffer = io.BytesIO()
-    torch.save(method.state_dict(), buffer)
-    buffer.seek(0)
-    restored = _build(cls, seed=1, **kwargs)
-    restored.load_state_dict(torch.load(buffer, weights_only=True))
-    losses = []
-    for model in (method, restored):
-        torch.manual_seed(7)
-        losses.append(model(_batch(9), progress=0.5).loss)
-    assert torch.equal(losses[0], losses[1])
+    mc.train_steps(method, mc.random_batch)
+    mc.assert_state_round_trip(
+        method, lambda: _build(cls, seed=1, **kwargs), mc.random_batch(9), progress=0.5, seed=7
+    )
 
 
 @pytest.mark.parametrize(
@@ -84,11 +57,11 @@ def test_state_round_trip_keeps_queue_and_key_network(cls: type, kwargs: dict) -
 )
 def test_key_network_is_the_ema_and_gets_no_gradient(cls: type, kwargs: dict) -> None:
     method = _build(cls, **kwargs)
-    _train(method, steps=1)
+    mc.train_steps(method, mc.random_batch, steps=1)
     pairs = _online_and_key(method)
     online_before = [{n: p.detach().clone() for n, p in o.named_parameters()} for o, _ in pairs]
     key_before = [{n: p.detach().clone() for n, p in k.named_parameters()} for _, k in pairs]
-    output = method(_batch(3), progress=0.5)
+    output = method(mc.random_batch(3), progress=0.5)
     momentum = output.logs["momentum"]
     assert momentum == pytest.approx(0.9 if cls is MoCoV2 else 0.95)
     moved = []
@@ -107,7 +80,7 @@ def test_moco_v2_queue_fills_and_wraps() -> None:
     method = _build(MoCoV2)  # queue_size 12, batch 8
     keys = []
     for step, fill in enumerate([8 / 12, 1.0]):
-        output = method(_batch(step), progress=0.0)
+        output = method(mc.random_batch(step), progress=0.0)
         keys.append(output.embeddings[1])
         assert output.logs["queue_fill"] == pytest.approx(fill)
     assert int(method.queue.pointer) == 4
@@ -119,9 +92,9 @@ def test_moco_v2_queue_fills_and_wraps() -> None:
 
 def test_moco_v2_loss_by_hand_in_batch_and_queue_negatives() -> None:
     method = _build(MoCoV2, temperature=0.2)
-    _train(method, steps=1)
+    mc.train_steps(method, mc.random_batch, steps=1)
     queue = method.queue.negatives().clone()
-    batch = _batch(3)
+    batch = mc.random_batch(3)
     loss = method(batch, progress=0.5).loss
     query = method.projector(method.encoder(batch.views[0]))
     with torch.no_grad():
@@ -132,7 +105,7 @@ def test_moco_v2_loss_by_hand_in_batch_and_queue_negatives() -> None:
 
 def test_moco_v2_symmetric_averages_both_directions() -> None:
     method = _build(MoCoV2, symmetric=True, temperature=0.2)
-    batch = _batch(3)
+    batch = mc.random_batch(3)
     loss = method(batch, progress=0.0).loss  # first step: empty queue, no EMA change
     q_a, q_b = (method.projector(method.encoder(v)) for v in batch.views)
     k_a, k_b = (method.key_projector(method.key_encoder(v)) for v in batch.views)
@@ -142,8 +115,8 @@ def test_moco_v2_symmetric_averages_both_directions() -> None:
 
 def test_moco_v3_loss_by_hand_with_two_temperature_scaling() -> None:
     method = _build(MoCoV3, temperature=0.2)
-    _train(method, steps=1)
-    batch = _batch(3)
+    mc.train_steps(method, mc.random_batch, steps=1)
+    batch = mc.random_batch(3)
     loss = method(batch, progress=0.5).loss
     q_a, q_b = (method.predictor(method.projector(method.encoder(v))) for v in batch.views)
     with torch.no_grad():
@@ -166,8 +139,4 @@ def test_rejects_bad_hyperparameters(cls: type, kwargs: dict, match: str) -> Non
 
 @pytest.mark.parametrize("cls", [MoCoV2, MoCoV3])
 def test_rejects_one_view_and_bad_progress(cls: type) -> None:
-    method = _build(cls)
-    with pytest.raises(ValueError, match="at least 2 views"):
-        method(_batch(0, views=1), progress=0.0)
-    with pytest.raises(ValueError, match="progress"):
-        method(_batch(0), progress=-0.1)
+    mc.assert_rejects_bad_steps(_build(cls), mc.random_batch(0), bad_progress=-0.1)

@@ -1,39 +1,17 @@
 """Tests for NNCLR: steps, round-trip with the support set, nearest neighbours, loss by hand."""
 
-import io
-
+import method_checks as mc
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from contrastkit.encoders import Encoder
 from contrastkit.methods.nnclr import NNCLR
-from contrastkit.transforms.batch import ViewBatch
 
 
 def _build(seed: int = 0, **kwargs: object) -> NNCLR:
     torch.manual_seed(seed)
-    encoder = Encoder(nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 16)), feature_dim=16)
     small = {"proj_dim": 16, "proj_hidden_dim": 32, "pred_hidden_dim": 32, "queue_size": 12}
-    return NNCLR(encoder, **{**small, **kwargs})
-
-
-def _batch(seed: int, views: int = 2) -> ViewBatch:
-    generator = torch.Generator().manual_seed(seed)
-    return ViewBatch([torch.randn(8, 3, 8, 8, generator=generator) for _ in range(views)])
-
-
-def _train(method: nn.Module, steps: int = 2) -> list[float]:
-    optimizer = torch.optim.SGD(method.parameters(), lr=0.1)
-    losses = []
-    for step in range(steps):
-        output = method(_batch(step), progress=step / steps)
-        optimizer.zero_grad()
-        output.loss.backward()
-        optimizer.step()
-        losses.append(output.loss.item())
-    return losses
+    return NNCLR(mc.tiny_encoder(), **{**small, **kwargs})
 
 
 def _ce(query: torch.Tensor, candidates: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -43,27 +21,20 @@ def _ce(query: torch.Tensor, candidates: torch.Tensor, temperature: float) -> to
 
 def test_two_steps_finite_loss_encode_and_queue_fill() -> None:
     method = _build()
-    assert all(torch.isfinite(torch.tensor(_train(method))))
+    mc.assert_finite_training(method, mc.random_batch)
     assert len(method.queue) == 12 and int(method.queue.pointer) == 4
-    assert method.encode(torch.randn(4, 3, 8, 8)).shape == (4, 16)
-    output = method(_batch(5, views=3), progress=1.0)
-    assert [z.shape for z in output.embeddings] == [(8, 16)] * 2
-    assert output.logs["queue_fill"] == 1.0
+    mc.assert_output_shapes(
+        method, mc.random_batch(5, views=3), progress=1.0, embedding_dim=16, encode_rows=4
+    )
+    assert method(mc.random_batch(5, views=3), progress=1.0).logs["queue_fill"] == 1.0
 
 
 def test_state_round_trip_keeps_support_set() -> None:
     method = _build()
-    _train(method)
-    buffer = io.BytesIO()
-    torch.save(method.state_dict(), buffer)
-    buffer.seek(0)
-    restored = _build(seed=1)
-    restored.load_state_dict(torch.load(buffer, weights_only=True))
-    losses = []
-    for model in (method, restored):
-        torch.manual_seed(7)
-        losses.append(model(_batch(9), progress=0.5).loss)
-    assert torch.equal(losses[0], losses[1])
+    mc.train_steps(method, mc.random_batch)
+    mc.assert_state_round_trip(
+        method, lambda: _build(seed=1), mc.random_batch(9), progress=0.5, seed=7
+    )
 
 
 def test_nearest_neighbour_matches_a_loop() -> None:
@@ -81,9 +52,11 @@ def test_nearest_neighbour_matches_a_loop() -> None:
 
 def test_loss_by_hand_and_support_set_update() -> None:
     method = _build(temperature=0.1)
-    _train(method, steps=1)  # the support set holds the 8 first-view projections of step 1
+    mc.train_steps(
+        method, mc.random_batch, steps=1
+    )  # the support set holds the 8 first-view projections of step 1
     support = method.queue.negatives().clone()
-    batch = _batch(3)
+    batch = mc.random_batch(3)
     loss = method(batch, progress=0.5).loss
     z_a, z_b = (method.projector(method.encoder(v)) for v in batch.views)
     p_a, p_b = method.predictor(z_a), method.predictor(z_b)
@@ -109,8 +82,4 @@ def test_rejects_bad_hyperparameters(kwargs: dict, match: str) -> None:
 
 
 def test_rejects_one_view_and_bad_progress() -> None:
-    method = _build()
-    with pytest.raises(ValueError, match="at least 2 views"):
-        method(_batch(0, views=1), progress=0.0)
-    with pytest.raises(ValueError, match="progress"):
-        method(_batch(0), progress=-1.0)
+    mc.assert_rejects_bad_steps(_build(), mc.random_batch(0), bad_progress=-1.0)

@@ -1,13 +1,10 @@
 """SwAV method: training steps, state round-trip, the loss by hand, multi-crop, prototypes."""
 
-import io
-
+import method_checks as mc
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from contrastkit.encoders.base import Encoder
 from contrastkit.losses import sinkhorn_knopp, swav
 from contrastkit.methods.swav import SwAV
 from contrastkit.transforms.batch import ViewBatch
@@ -17,49 +14,24 @@ SMALL = {"proj_hidden_dim": 32, "proj_dim": 16, "num_prototypes": 10}
 
 def _method(seed: int = 0, **kwargs: object) -> SwAV:
     torch.manual_seed(seed)
-    pool = nn.Sequential(nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(48, 16))
-    return SwAV(Encoder(pool, feature_dim=16), **{**SMALL, **kwargs})  # type: ignore[arg-type]
+    return SwAV(mc.tiny_encoder(pooled=True), **{**SMALL, **kwargs})  # type: ignore[arg-type]
 
 
 def _batch(local_views: int = 0, seed: int = 1) -> ViewBatch:
-    gen = torch.Generator().manual_seed(seed)
-    views = [torch.randn(8, 3, 8, 8, generator=gen) for _ in range(2)]
-    views += [torch.randn(8, 3, 4, 4, generator=gen) for _ in range(local_views)]
-    return ViewBatch(views)
-
-
-def _train(method: SwAV, steps: int = 2, local_views: int = 0) -> list[float]:
-    optimizer = torch.optim.SGD(method.parameters(), lr=0.1)
-    losses = []
-    for step in range(steps):
-        output = method(_batch(local_views, seed=step), progress=step / 10)
-        optimizer.zero_grad()
-        output.loss.backward()
-        optimizer.step()
-        losses.append(float(output.loss.detach()))
-    return losses
+    return mc.random_batch(seed, local_views=local_views)
 
 
 def test_two_training_steps_give_finite_loss_and_outputs() -> None:
     method = _method()
-    assert all(torch.isfinite(torch.tensor(_train(method))))
-    output = method(_batch(), progress=0.5)
-    assert output.embeddings[0].shape == output.embeddings[1].shape == (8, 16)
-    assert method.encode(torch.randn(5, 3, 8, 8)).shape == (5, 16)
+    mc.assert_finite_training(method, mc.random_batch, total_steps=10)
+    mc.assert_output_shapes(method, _batch(), progress=0.5, embedding_dim=16, encode_rows=5)
 
 
 def test_state_round_trip_gives_identical_loss() -> None:
     method = _method()
-    _train(method)
-    buffer = io.BytesIO()
-    torch.save(method.state_dict(), buffer)
-    buffer.seek(0)
-    restored = _method(seed=7)
-    restored.load_state_dict(torch.load(buffer, weights_only=True))
-    torch.manual_seed(3)
-    expected = method(_batch(local_views=2), progress=0.3).loss
-    torch.manual_seed(3)
-    assert torch.equal(restored(_batch(local_views=2), progress=0.3).loss, expected)
+    mc.train_steps(method, mc.random_batch, total_steps=10)
+    batch = _batch(local_views=2)
+    mc.assert_state_round_trip(method, lambda: _method(seed=7), batch, progress=0.3, seed=3)
 
 
 def test_prototypes_are_unit_norm_after_forward() -> None:
@@ -128,8 +100,6 @@ def test_invalid_hyperparameters_are_named(kwargs: dict[str, float], name: str) 
 
 
 def test_bad_batch_or_progress_raises() -> None:
-    method = _method()
-    with pytest.raises(ValueError, match="progress"):
-        method(_batch(), progress=1.5)
-    with pytest.raises(ValueError, match="2 views"):
-        method(ViewBatch([torch.randn(8, 3, 8, 8)]), progress=0.0)
+    with pytest.raises(ValueError, match=r"global_views=3\) needs a batch of at least 3 views"):
+        _method(global_views=3)(_batch(), progress=0.0)
+    mc.assert_rejects_bad_steps(_method(), _batch(), bad_progress=1.5)

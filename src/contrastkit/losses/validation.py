@@ -19,8 +19,8 @@ def check_in_range(name: str, value: float, low: float, high: float | None = Non
     """Raise unless ``low <= value`` (and ``value < high`` when ``high`` is given)."""
     inside = value >= low and (high is None or value < high)
     if not (math.isfinite(value) and inside):
-        bound = f"[{low}, {high})" if high is not None else f">= {low}"
-        raise ValueError(f"{name} must be in {bound}, got {value}")
+        bound = f"in [{low}, {high})" if high is not None else f">= {low}"
+        raise ValueError(f"{name} must be {bound}, got {value}")
 
 
 def check_embeddings(name: str, x: Tensor, ndim: int = 2) -> None:

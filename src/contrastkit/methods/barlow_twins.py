@@ -6,8 +6,8 @@ from torch import Tensor, nn
 
 from contrastkit.losses import BarlowTwinsLoss
 from contrastkit.losses.validation import check_in_range
-from contrastkit.methods.base import MethodOutput, feature_dim
-from contrastkit.modules import MLP
+from contrastkit.methods.base import MethodOutput, check_step, feature_dim
+from contrastkit.modules import make_head
 from contrastkit.transforms.batch import ViewBatch
 
 
@@ -57,13 +57,15 @@ class BarlowTwins(nn.Module):
             lambda_offdiag=lambda_offdiag, gather_distributed=gather_distributed
         )
         self.encoder = encoder
-        self.projector = MLP([feature_dim(encoder), proj_hidden_dim, proj_hidden_dim, proj_dim])
+        self.projector = make_head(
+            "barlow_twins_projection",
+            feature_dim(encoder),
+            hidden_dim=proj_hidden_dim,
+            out_dim=proj_dim,
+        )
 
     def forward(self, batch: ViewBatch, *, progress: float) -> MethodOutput:
-        if not 0.0 <= progress <= 1.0:
-            raise ValueError(f"progress must be in [0, 1], got {progress}")
-        if len(batch.views) < 2:
-            raise ValueError(f"BarlowTwins needs 2 views per sample, got {len(batch.views)}")
+        check_step(batch, progress, method="BarlowTwins")
         z_a = self.projector(self.encoder(batch.views[0]))
         z_b = self.projector(self.encoder(batch.views[1]))
         return MethodOutput(self.loss(z_a, z_b), (z_a.detach(), z_b.detach()))

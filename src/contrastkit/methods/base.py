@@ -7,6 +7,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from torch import Tensor, nn
 
+from contrastkit.transforms.batch import ViewBatch
+
 
 @dataclass
 class MethodOutput:
@@ -60,3 +62,27 @@ def feature_dim(encoder: nn.Module) -> int:
             "contrastkit.encoders.Encoder(module, feature_dim=...)"
         )
     return dim
+
+
+def check_step(batch: ViewBatch, progress: float, *, method: str, min_views: int = 2) -> None:
+    """Validate the inputs of one training step, with messages that name the method.
+
+    Raises ``ValueError`` when ``batch`` is not a :class:`~contrastkit.transforms.batch.ViewBatch`,
+    when ``progress`` is outside [0, 1] (or nan), or when the batch has fewer than
+    ``min_views`` views.
+
+    Example:
+        >>> import torch
+        >>> check_step(ViewBatch([torch.zeros(2, 3)]), 0.5, method="SimCLR")
+        Traceback (most recent call last):
+        ...
+        ValueError: SimCLR needs a batch of at least 2 views, got 1
+    """
+    if not isinstance(batch, ViewBatch):
+        raise ValueError(f"{method} takes a ViewBatch of image views, got {type(batch).__name__}")
+    if not 0.0 <= progress <= 1.0:
+        raise ValueError(f"progress must be in [0, 1], got {progress}")
+    if len(batch.views) < min_views:
+        raise ValueError(
+            f"{method} needs a batch of at least {min_views} views, got {len(batch.views)}"
+        )

@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from contrastkit.losses import negative_cosine
 from contrastkit.losses.validation import check_in_range
-from contrastkit.methods.base import MethodOutput, feature_dim
+from contrastkit.methods.base import MethodOutput, check_step, feature_dim
 from contrastkit.modules import cosine_momentum, make_head, update_ema
 from contrastkit.transforms.batch import ViewBatch
 
@@ -78,10 +78,7 @@ class BYOL(nn.Module):
         self.target_projector = copy.deepcopy(self.projector).requires_grad_(False)
 
     def forward(self, batch: ViewBatch, *, progress: float) -> MethodOutput:
-        if not 0.0 <= progress <= 1.0:
-            raise ValueError(f"progress must be in [0, 1], got {progress}")
-        if len(batch.views) < 2:
-            raise ValueError(f"BYOL needs a batch of at least 2 views, got {len(batch.views)}")
+        check_step(batch, progress, method="BYOL")
         x_a, x_b = batch.views[0], batch.views[1]
         momentum = cosine_momentum(progress, base=self.base_momentum)
         with torch.no_grad():

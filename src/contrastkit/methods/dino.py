@@ -10,8 +10,8 @@ from torch import Tensor, nn
 
 from contrastkit.losses import DINOLoss
 from contrastkit.losses.validation import check_in_range, check_positive
-from contrastkit.methods.base import MethodOutput, feature_dim
-from contrastkit.methods.swav import multi_crop_features
+from contrastkit.methods.base import MethodOutput, check_step, feature_dim
+from contrastkit.methods.multi_crop import multi_crop_features
 from contrastkit.modules import Center, DINOHead, cosine_momentum, update_ema
 from contrastkit.transforms.batch import ViewBatch
 
@@ -130,14 +130,13 @@ class DINO(nn.Module):
         self.global_views = global_views
 
     def forward(self, batch: ViewBatch, *, progress: float) -> MethodOutput:
-        if not 0.0 <= progress <= 1.0:
-            raise ValueError(f"progress must be in [0, 1], got {progress}")
+        check_step(
+            batch,
+            progress,
+            method=f"DINO (global_views={self.global_views})",
+            min_views=max(2, self.global_views),
+        )
         views, batch_size = len(batch.views), batch.batch_size
-        if views < max(2, self.global_views):
-            raise ValueError(
-                f"DINO needs at least 2 views and global_views={self.global_views} global "
-                f"views, got a batch of {views} view(s)"
-            )
         momentum = cosine_momentum(progress, base=self.base_momentum)
         temperature = teacher_temperature_schedule(
             progress,

@@ -10,17 +10,9 @@ from torch import Tensor, nn
 from contrastkit.distributed import gather_with_grad
 from contrastkit.losses import info_nce
 from contrastkit.losses.validation import check_in_range, check_positive
-from contrastkit.methods.base import MethodOutput, feature_dim
-from contrastkit.modules import MLP, FeatureQueue, cosine_momentum, make_head, update_ema
+from contrastkit.methods.base import MethodOutput, check_step, feature_dim
+from contrastkit.modules import FeatureQueue, cosine_momentum, make_head, update_ema
 from contrastkit.transforms.batch import ViewBatch
-
-
-def _two_views(batch: ViewBatch, progress: float, method: str) -> tuple[Tensor, Tensor]:
-    if not 0.0 <= progress <= 1.0:
-        raise ValueError(f"progress must be in [0, 1], got {progress}")
-    if len(batch.views) < 2:
-        raise ValueError(f"{method} needs a batch of at least 2 views, got {len(batch.views)}")
-    return batch.views[0], batch.views[1]
 
 
 class MoCoV2(nn.Module):
@@ -95,7 +87,8 @@ class MoCoV2(nn.Module):
         self.queue = FeatureQueue(queue_size, proj_dim)
 
     def forward(self, batch: ViewBatch, *, progress: float) -> MethodOutput:
-        x_a, x_b = _two_views(batch, progress, "MoCoV2")
+        check_step(batch, progress, method="MoCoV2")
+        x_a, x_b = batch.views[0], batch.views[1]
         with torch.no_grad():
             update_ema(self.encoder, self.key_encoder, self.momentum)
             update_ema(self.projector, self.key_projector, self.momentum)
@@ -184,15 +177,18 @@ class MoCoV3(nn.Module):
         self.temperature, self.base_momentum = temperature, base_momentum
         self.gather_distributed = gather_distributed
         self.encoder = encoder
-        self.projector = MLP(
-            [feature_dim(encoder), proj_hidden_dim, proj_dim], last_batch_norm=True
+        self.projector = make_head(
+            "mocov3_projection", feature_dim(encoder), hidden_dim=proj_hidden_dim, out_dim=proj_dim
         )
-        self.predictor = MLP([proj_dim, pred_hidden_dim, proj_dim])
+        self.predictor = make_head(
+            "mocov3_prediction", proj_dim, hidden_dim=pred_hidden_dim, out_dim=proj_dim
+        )
         self.momentum_encoder = copy.deepcopy(encoder).requires_grad_(False)
         self.momentum_projector = copy.deepcopy(self.projector).requires_grad_(False)
 
     def forward(self, batch: ViewBatch, *, progress: float) -> MethodOutput:
-        x_a, x_b = _two_views(batch, progress, "MoCoV3")
+        check_step(batch, progress, method="MoCoV3")
+        x_a, x_b = batch.views[0], batch.views[1]
         z_a, z_b = self.projector(self.encoder(x_a)), self.projector(self.encoder(x_b))
         q_a, q_b = self.predictor(z_a), self.predictor(z_b)
         momentum = cosine_momentum(progress, base=self.base_momentum)

@@ -9,8 +9,8 @@ from torch import Tensor, nn
 from contrastkit.distributed import gather_with_grad
 from contrastkit.losses import info_nce
 from contrastkit.losses.validation import check_in_range, check_positive
-from contrastkit.methods.base import MethodOutput, feature_dim
-from contrastkit.modules import MLP, FeatureQueue
+from contrastkit.methods.base import MethodOutput, check_step, feature_dim
+from contrastkit.modules import FeatureQueue, make_head
 from contrastkit.transforms.batch import ViewBatch
 
 
@@ -69,16 +69,16 @@ class NNCLR(nn.Module):
         check_positive("temperature", temperature)
         self.temperature, self.gather_distributed = temperature, gather_distributed
         self.encoder = encoder
-        hidden = [proj_hidden_dim, proj_hidden_dim]
-        self.projector = MLP([feature_dim(encoder), *hidden, proj_dim], last_batch_norm=True)
-        self.predictor = MLP([proj_dim, pred_hidden_dim, proj_dim])
+        self.projector = make_head(
+            "nnclr_projection", feature_dim(encoder), hidden_dim=proj_hidden_dim, out_dim=proj_dim
+        )
+        self.predictor = make_head(
+            "nnclr_prediction", proj_dim, hidden_dim=pred_hidden_dim, out_dim=proj_dim
+        )
         self.queue = FeatureQueue(queue_size, proj_dim)
 
     def forward(self, batch: ViewBatch, *, progress: float) -> MethodOutput:
-        if not 0.0 <= progress <= 1.0:
-            raise ValueError(f"progress must be in [0, 1], got {progress}")
-        if len(batch.views) < 2:
-            raise ValueError(f"NNCLR needs a batch of at least 2 views, got {len(batch.views)}")
+        check_step(batch, progress, method="NNCLR")
         z_a = self.projector(self.encoder(batch.views[0]))
         z_b = self.projector(self.encoder(batch.views[1]))
         p_a, p_b = self.predictor(z_a), self.predictor(z_b)

@@ -6,7 +6,7 @@ from torch import Tensor, nn
 
 from contrastkit.losses import NTXentLoss
 from contrastkit.losses.validation import check_in_range
-from contrastkit.methods.base import MethodOutput, feature_dim
+from contrastkit.methods.base import MethodOutput, check_step, feature_dim
 from contrastkit.modules import make_head
 from contrastkit.transforms.batch import ViewBatch
 
@@ -60,10 +60,7 @@ class SimCLR(nn.Module):
         self.criterion = NTXentLoss(temperature=temperature, gather_distributed=gather_distributed)
 
     def forward(self, batch: ViewBatch, *, progress: float) -> MethodOutput:
-        if not 0.0 <= progress <= 1.0:
-            raise ValueError(f"progress must be in [0, 1], got {progress}")
-        if len(batch.views) < 2:
-            raise ValueError(f"SimCLR needs a batch of at least 2 views, got {len(batch.views)}")
+        check_step(batch, progress, method="SimCLR")
         z_a = self.projector(self.encoder(batch.views[0]))
         z_b = self.projector(self.encoder(batch.views[1]))
         return MethodOutput(loss=self.criterion(z_a, z_b), embeddings=(z_a.detach(), z_b.detach()))

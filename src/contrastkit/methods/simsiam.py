@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from contrastkit.losses import negative_cosine
 from contrastkit.losses.validation import check_in_range
-from contrastkit.methods.base import MethodOutput, feature_dim
+from contrastkit.methods.base import MethodOutput, check_step, feature_dim
 from contrastkit.modules import make_head
 from contrastkit.transforms.batch import ViewBatch
 
@@ -68,10 +68,7 @@ class SimSiam(nn.Module):
         )
 
     def forward(self, batch: ViewBatch, *, progress: float) -> MethodOutput:
-        if not 0.0 <= progress <= 1.0:
-            raise ValueError(f"progress must be in [0, 1], got {progress}")
-        if len(batch.views) < 2:
-            raise ValueError(f"SimSiam needs a batch of at least 2 views, got {len(batch.views)}")
+        check_step(batch, progress, method="SimSiam")
         z_a = self.projector(self.encoder(batch.views[0]))
         z_b = self.projector(self.encoder(batch.views[1]))
         p_a, p_b = self.predictor(z_a), self.predictor(z_b)

@@ -7,9 +7,9 @@ from torch import Tensor, nn
 
 from contrastkit.losses import SupConLoss
 from contrastkit.losses.validation import check_in_range
-from contrastkit.methods.base import MethodOutput, feature_dim
-from contrastkit.methods.swav import multi_crop_features
-from contrastkit.modules import MLP
+from contrastkit.methods.base import MethodOutput, check_step, feature_dim
+from contrastkit.methods.multi_crop import multi_crop_features
+from contrastkit.modules import make_head
 from contrastkit.transforms.batch import ViewBatch
 
 
@@ -59,14 +59,13 @@ class SupCon(nn.Module):
         check_in_range("proj_dim", proj_dim, 1)
         self.loss = SupConLoss(temperature=temperature, gather_distributed=gather_distributed)
         self.encoder = encoder
-        self.projector = MLP([feature_dim(encoder), proj_hidden_dim, proj_dim], batch_norm=False)
+        self.projector = make_head(
+            "supcon_projection", feature_dim(encoder), hidden_dim=proj_hidden_dim, out_dim=proj_dim
+        )
 
     def forward(self, batch: ViewBatch, *, progress: float) -> MethodOutput:
-        if not 0.0 <= progress <= 1.0:
-            raise ValueError(f"progress must be in [0, 1], got {progress}")
+        check_step(batch, progress, method="SupCon")
         views, batch_size = len(batch.views), batch.batch_size
-        if views < 2:
-            raise ValueError(f"SupCon needs at least 2 views per sample, got {views}")
         if batch.labels is None:
             raise ValueError(
                 "SupCon is supervised: the batch has no labels (batch.labels is None); "

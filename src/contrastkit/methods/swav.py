@@ -9,25 +9,10 @@ from torch import Tensor, nn
 from contrastkit.distributed import global_mean
 from contrastkit.losses import sinkhorn_knopp
 from contrastkit.losses.validation import check_in_range, check_positive
-from contrastkit.methods.base import MethodOutput, feature_dim
-from contrastkit.modules import MLP
+from contrastkit.methods.base import MethodOutput, check_step, feature_dim
+from contrastkit.methods.multi_crop import multi_crop_features
+from contrastkit.modules import make_head
 from contrastkit.transforms.batch import ViewBatch
-
-
-def multi_crop_features(encoder: nn.Module, views: list[Tensor]) -> Tensor:
-    """Encoder features of every view, (V * B, F), view-major (row ``v * B + i``).
-
-    Consecutive views of the same shape run through the encoder as one batch (SwAV's and
-    DINO's multi-crop forward): the global crops together, then the local crops together.
-    """
-    outputs, start = [], 0
-    while start < len(views):
-        end = start + 1
-        while end < len(views) and views[end].shape == views[start].shape:
-            end += 1
-        outputs.append(encoder(torch.cat(views[start:end])))
-        start = end
-    return torch.cat(outputs)
 
 
 def multi_crop_swapped_prediction(
@@ -125,7 +110,9 @@ class SwAV(nn.Module):
                 f"freeze_prototypes_until must be in [0, 1], got {freeze_prototypes_until}"
             )
         self.encoder = encoder
-        self.projector = MLP([feature_dim(encoder), proj_hidden_dim, proj_dim])
+        self.projector = make_head(
+            "swav_projection", feature_dim(encoder), hidden_dim=proj_hidden_dim, out_dim=proj_dim
+        )
         self.prototypes = nn.Linear(proj_dim, num_prototypes, bias=False)
         self.temperature, self.sinkhorn_iters, self.epsilon = temperature, sinkhorn_iters, epsilon
         self.global_views = global_views
@@ -133,14 +120,13 @@ class SwAV(nn.Module):
         self.gather_distributed = gather_distributed
 
     def forward(self, batch: ViewBatch, *, progress: float) -> MethodOutput:
-        if not 0.0 <= progress <= 1.0:
-            raise ValueError(f"progress must be in [0, 1], got {progress}")
+        check_step(
+            batch,
+            progress,
+            method=f"SwAV (global_views={self.global_views})",
+            min_views=max(2, self.global_views),
+        )
         views, batch_size = len(batch.views), batch.batch_size
-        if views < max(2, self.global_views):
-            raise ValueError(
-                f"SwAV needs at least 2 views and global_views={self.global_views} global "
-                f"views, got a batch of {views} view(s)"
-            )
         with torch.no_grad():
             self.prototypes.weight.copy_(F.normalize(self.prototypes.weight, dim=1))
         frozen = progress < self.freeze_prototypes_until

@@ -6,8 +6,8 @@ from torch import Tensor, nn
 
 from contrastkit.losses import VICRegLoss
 from contrastkit.losses.validation import check_in_range
-from contrastkit.methods.base import MethodOutput, feature_dim
-from contrastkit.modules import MLP
+from contrastkit.methods.base import MethodOutput, check_step, feature_dim
+from contrastkit.modules import make_head
 from contrastkit.transforms.batch import ViewBatch
 
 
@@ -66,13 +66,12 @@ class VICReg(nn.Module):
             gather_distributed=gather_distributed,
         )
         self.encoder = encoder
-        self.expander = MLP([feature_dim(encoder), proj_hidden_dim, proj_hidden_dim, proj_dim])
+        self.expander = make_head(
+            "vicreg_expander", feature_dim(encoder), hidden_dim=proj_hidden_dim, out_dim=proj_dim
+        )
 
     def forward(self, batch: ViewBatch, *, progress: float) -> MethodOutput:
-        if not 0.0 <= progress <= 1.0:
-            raise ValueError(f"progress must be in [0, 1], got {progress}")
-        if len(batch.views) < 2:
-            raise ValueError(f"VICReg needs 2 views per sample, got {len(batch.views)}")
+        check_step(batch, progress, method="VICReg")
         z_a = self.expander(self.encoder(batch.views[0]))
         z_b = self.expander(self.encoder(batch.views[1]))
         return MethodOutput(self.loss(z_a, z_b), (z_a.detach(), z_b.detach()))

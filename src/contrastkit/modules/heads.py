@@ -74,6 +74,19 @@ HEAD_PRESETS: dict[str, HeadPreset] = {
     # SimSiam (2011.10566): 3-layer projector with BN on the output; 512-d bottleneck predictor.
     "simsiam_projection": HeadPreset(2048, 2048, 3, True, True, paper="SimSiam 2011.10566"),
     "simsiam_prediction": HeadPreset(512, 2048, 2, True, paper="SimSiam 2011.10566"),
+    # MoCo v3 (2104.02057), ResNet variant: projector with affine-free BN on the output.
+    "mocov3_projection": HeadPreset(4096, 256, 2, True, True, paper="MoCo v3 2104.02057"),
+    "mocov3_prediction": HeadPreset(4096, 256, 2, True, paper="MoCo v3 2104.02057"),
+    # NNCLR (2104.14548): 3-layer projector with BN on the output, 2-layer predictor.
+    "nnclr_projection": HeadPreset(2048, 256, 3, True, True, paper="NNCLR 2104.14548"),
+    "nnclr_prediction": HeadPreset(4096, 256, 2, True, paper="NNCLR 2104.14548"),
+    # SwAV (2006.09882): 2-layer projection with BN, 128-d output (the prototype space).
+    "swav_projection": HeadPreset(2048, 128, 2, True, paper="SwAV 2006.09882"),
+    # Barlow Twins (2103.03230) and VICReg (2105.04906): 3-layer 8192-wide projector/expander.
+    "barlow_twins_projection": HeadPreset(8192, 8192, 3, True, paper="Barlow Twins 2103.03230"),
+    "vicreg_expander": HeadPreset(8192, 8192, 3, True, paper="VICReg 2105.04906"),
+    # SupCon (2004.11362): 2-layer projection without BatchNorm, 128-d output.
+    "supcon_projection": HeadPreset(2048, 128, 2, False, paper="SupCon 2004.11362"),
 }
 
 
