@@ -102,8 +102,19 @@ def test_every_loss_is_covered() -> None:
 
     classes = {name for name in exported if name.endswith("Loss")}
     covered = {
-        "NTXentLoss", "InfoNCELoss", "SupConLoss", "DCLLoss", "DCLWLoss", "DebiasedNCELoss",
-        "HardNegativeNCELoss", "CLIPLoss", "SigLIPLoss", "NegativeCosineLoss", "BarlowTwinsLoss",
-        "VICRegLoss", "SwAVLoss", "DINOLoss",
-    }  # fmt: skip
+        "NTXentLoss",
+        "InfoNCELoss",
+        "SupConLoss",
+        "DCLLoss",
+        "DCLWLoss",
+        "DebiasedNCELoss",
+        "HardNegativeNCELoss",
+        "CLIPLoss",
+        "SigLIPLoss",
+        "NegativeCosineLoss",
+        "BarlowTwinsLoss",
+        "VICRegLoss",
+        "SwAVLoss",
+        "DINOLoss",
+    }
     assert classes == covered
