@@ -10,8 +10,14 @@ import torch
 from contrastkit.eval import knn_accuracy, knn_scores
 
 
-def naive_knn_scores(train: torch.Tensor, labels: torch.Tensor, test: torch.Tensor, k: int,
-                     temperature: float, classes: int) -> torch.Tensor:  # fmt: skip
+def naive_knn_scores(
+    train: torch.Tensor,
+    labels: torch.Tensor,
+    test: torch.Tensor,
+    k: int,
+    temperature: float,
+    classes: int,
+) -> torch.Tensor:
     train = torch.nn.functional.normalize(train, dim=1)
     test = torch.nn.functional.normalize(test, dim=1)
     scores = torch.zeros(len(test), classes)
@@ -47,3 +53,38 @@ def test_bad_inputs() -> None:
         knn_scores(torch.randn(4, 2), torch.zeros(3, dtype=torch.long), torch.randn(2, 2))
     with pytest.raises(ValueError, match="k must"):
         knn_scores(torch.randn(4, 2), torch.zeros(4, dtype=torch.long), torch.randn(2, 2), k=0)
+
+
+def test_defaults_are_instdisc() -> None:
+    import inspect
+
+    for function in (knn_scores, knn_accuracy):
+        parameters = inspect.signature(function).parameters
+        assert parameters["k"].default == 200
+        assert parameters["temperature"].default == 0.1
+
+
+def test_large_bank_chunked_matches_unchunked() -> None:
+    generator = torch.Generator().manual_seed(2)
+    bank = torch.randn(20_000, 64, generator=generator)
+    labels = torch.randint(0, 10, (20_000,), generator=generator)
+    queries = torch.randn(600, 64, generator=generator).double()  # any float dtype
+    got = knn_scores(bank, labels, queries, num_classes=10, chunk_size=256)
+    # Unchunked: the whole (600, 20000) similarity matrix at once.
+    normalized = torch.nn.functional.normalize
+    similarity, index = (normalized(queries.float(), dim=1) @ normalized(bank, dim=1).T).topk(200)
+    expected = torch.zeros(600, 10).scatter_add_(1, labels[index], torch.exp(similarity / 0.1))
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-4)
+    assert got.shape == (600, 10) and got.dtype == torch.float32
+
+
+def test_more_bad_inputs() -> None:
+    bank, labels = torch.randn(4, 2), torch.tensor([0, 1, 2, 3])
+    with pytest.raises(ValueError, match="same D"):
+        knn_scores(bank, labels, torch.randn(2, 3))
+    with pytest.raises(ValueError, match="num_classes"):
+        knn_scores(bank, labels, torch.randn(2, 2), num_classes=3)
+    with pytest.raises(ValueError, match="chunk_size"):
+        knn_scores(bank, labels, torch.randn(2, 2), chunk_size=0)
+    with pytest.raises(ValueError, match="test_labels"):
+        knn_accuracy(bank, labels, torch.randn(2, 2), torch.tensor([0]))

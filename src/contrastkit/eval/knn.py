@@ -12,39 +12,77 @@ def knn_scores(
     train_labels: Tensor,
     test_features: Tensor,
     *,
-    k: int = 20,
-    temperature: float = 0.07,
+    k: int = 200,
+    temperature: float = 0.1,
     num_classes: int | None = None,
     chunk_size: int = 1024,
 ) -> Tensor:
     """Class scores (N_test, C) from the k most cosine-similar training features.
 
-    Each neighbour votes for its label with weight ``exp(similarity / temperature)`` (Wu et al.
-    2018, arXiv 1805.01978; DINO's evaluation). Test features are processed ``chunk_size`` at a
-    time, so memory grows as chunk_size x N_train, not N_test x N_train.
+    Each neighbour votes for its label with weight ``exp(similarity / temperature)``; the
+    defaults are InstDisc's (Wu et al. 2018, arXiv 1805.01978: k=200, temperature 0.1), also
+    used by DINO's evaluation. The bank stays (N_train, D) on the device of ``train_features``
+    (test features and labels are moved there) and test rows are processed ``chunk_size`` at a
+    time, so the peak extra memory is about ``chunk_size x N_train`` similarities (200 MB for
+    1024 x 50k in float32), not ``N_test x N_train``.
+
+    Args:
+        train_features: (N_train, D) bank features, any float dtype; computed in float32.
+        train_labels: (N_train,) integer labels.
+        test_features: (N_test, D) query features.
+        k: neighbours per query (capped at N_train).
+        temperature: vote temperature, > 0.
+        num_classes: C; defaults to ``max(train_labels) + 1``.
+        chunk_size: test rows per chunk.
+
+    Returns:
+        (N_test, C) float32 scores on the device of ``train_features``.
+
+    Example:
+        >>> import torch
+        >>> bank, labels = torch.eye(3), torch.tensor([0, 1, 2])
+        >>> knn_scores(bank, labels, torch.tensor([[1.0, 0.1, 0.0]]), k=1).argmax(dim=1)
+        tensor([0])
     """
     if train_features.ndim != 2 or test_features.ndim != 2:
         raise ValueError(
             "train_features and test_features must be (N, D) tensors, got "
             f"{tuple(train_features.shape)} and {tuple(test_features.shape)}"
         )
-    if train_labels.shape != (train_features.shape[0],):
+    if train_features.shape[1] != test_features.shape[1]:
         raise ValueError(
-            f"train_labels must have shape ({train_features.shape[0]},), "
-            f"got {tuple(train_labels.shape)}"
+            f"train_features and test_features must have the same D, got "
+            f"{train_features.shape[1]} and {test_features.shape[1]}"
+        )
+    if train_labels.shape != (train_features.shape[0],) or train_labels.is_floating_point():
+        raise ValueError(
+            f"train_labels must be an integer tensor of shape ({train_features.shape[0]},), "
+            f"got shape {tuple(train_labels.shape)} and dtype {train_labels.dtype}"
         )
     if k < 1 or temperature <= 0:
         raise ValueError(
             f"k must be >= 1 and temperature > 0, got k={k}, temperature={temperature}"
         )
-    classes = num_classes if num_classes is not None else int(train_labels.max()) + 1
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    if train_features.shape[0] == 0:
+        raise ValueError("train_features must hold at least one row")
+    largest = int(train_labels.max())
+    classes = num_classes if num_classes is not None else largest + 1
+    if int(train_labels.min()) < 0 or largest >= classes:
+        raise ValueError(
+            f"train_labels must lie in [0, num_classes={classes}), got "
+            f"[{int(train_labels.min())}, {largest}]"
+        )
     k = min(k, train_features.shape[0])
-    bank = F.normalize(train_features.float(), dim=1)
+    bank = F.normalize(train_features.detach().float(), dim=1)  # (N_train, D)
+    labels = train_labels.to(bank.device, torch.long)
     scores = []
-    for chunk in F.normalize(test_features.float(), dim=1).split(chunk_size):
-        similarity, index = (chunk @ bank.T).topk(k, dim=1)
-        votes = torch.zeros(chunk.shape[0], classes, device=chunk.device)
-        votes.scatter_add_(1, train_labels[index].long(), torch.exp(similarity / temperature))
+    for chunk in test_features.detach().split(chunk_size):
+        query = F.normalize(chunk.to(bank.device, torch.float32), dim=1)
+        similarity, index = (query @ bank.T).topk(k, dim=1)  # (chunk, k)
+        votes = torch.zeros(query.shape[0], classes, device=bank.device)
+        votes.scatter_add_(1, labels[index], torch.exp(similarity / temperature))
         scores.append(votes)
     return torch.cat(scores)
 
@@ -55,11 +93,11 @@ def knn_accuracy(
     test_features: Tensor,
     test_labels: Tensor,
     *,
-    k: int = 20,
-    temperature: float = 0.07,
+    k: int = 200,
+    temperature: float = 0.1,
     chunk_size: int = 1024,
 ) -> dict[str, float]:
-    """Top-1 and top-5 accuracy of weighted kNN; see :func:`knn_scores`.
+    """Top-1 and top-5 accuracy (fractions in [0, 1]) of weighted kNN; see :func:`knn_scores`.
 
     Example:
         >>> import torch
@@ -67,7 +105,12 @@ def knn_accuracy(
         >>> knn_accuracy(features, labels, features, labels, k=1)["top1"]
         1.0
     """
-    classes = int(max(train_labels.max(), test_labels.max())) + 1
+    if test_labels.shape != (test_features.shape[0],) or test_labels.is_floating_point():
+        raise ValueError(
+            f"test_labels must be an integer tensor of shape ({test_features.shape[0]},), "
+            f"got shape {tuple(test_labels.shape)} and dtype {test_labels.dtype}"
+        )
+    classes = int(max(train_labels.max(), test_labels.max().to(train_labels.device))) + 1
     scores = knn_scores(
         train_features,
         train_labels,

@@ -62,7 +62,12 @@ def evaluate_features(
                 label_fraction=fraction,
                 seeds=tuple(probe_seeds),
             )
-            metrics = {"top1": result.top1_mean, "top1_std": result.top1_std}
+            metrics = {
+                "top1": result.top1_mean,
+                "top1_std": result.top1_std,
+                "top1_per_seed": list(result.top1_per_seed),
+                "weight_decay_per_seed": list(result.weight_decay_per_seed),
+            }
             records.append({"protocol": "linear", "params": result.parameters, "metrics": metrics})
     return records
 
