@@ -62,7 +62,7 @@ def evaluate_features(
                 label_fraction=fraction,
                 seeds=tuple(probe_seeds),
             )
-            metrics = {
+            metrics: dict[str, Any] = {
                 "top1": result.top1_mean,
                 "top1_std": result.top1_std,
                 "top1_per_seed": list(result.top1_per_seed),
