@@ -62,13 +62,13 @@ def evaluate_features(
                 label_fraction=fraction,
                 seeds=tuple(probe_seeds),
             )
-            metrics: dict[str, Any] = {
+            probe: dict[str, Any] = {
                 "top1": result.top1_mean,
                 "top1_std": result.top1_std,
                 "top1_per_seed": list(result.top1_per_seed),
                 "weight_decay_per_seed": list(result.weight_decay_per_seed),
             }
-            records.append({"protocol": "linear", "params": result.parameters, "metrics": metrics})
+            records.append({"protocol": "linear", "params": result.parameters, "metrics": probe})
     return records
 
 
