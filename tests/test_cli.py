@@ -125,3 +125,46 @@ def test_version_and_python_dash_m(capsys: pytest.CaptureFixture[str]) -> None:
         [sys.executable, "-m", "contrastkit", "losses"], capture_output=True, text=True, check=True
     )
     assert "nt_xent" in done.stdout
+
+
+def _image_folder(root: Path, corrupt: bool) -> Path:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for label in ("cat", "dog"):
+        folder = root / "train" / label
+        folder.mkdir(parents=True)
+        for index in range(12):
+            pixels = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(folder / f"{index}.png")
+    if corrupt:
+        (root / "train" / "cat" / "broken.png").write_bytes(b"not a png")
+    return root
+
+
+def test_corrupt_files_error_or_are_skipped_with_a_count(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _image_folder(tmp_path / "images", corrupt=True)
+    argv = [
+        "train",
+        "--recipe",
+        str(RECIPE),
+        "--set",
+        f"dataset='{data}'",
+        "--set",
+        "views='simclr'",
+        "--set",
+        "batch_size=8",
+        "--set",
+        "max_steps=2",
+        "--set",
+        "warmup_epochs=0",
+        "--out",
+        str(tmp_path / "run"),
+        "--no-eval",
+    ]
+    assert main(argv) == 2
+    assert "broken.png" in capsys.readouterr().err
+    assert main([*argv, "--skip-corrupt"]) == 0
+    assert "skipped 1 unreadable image files" in capsys.readouterr().out

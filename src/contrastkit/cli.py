@@ -21,7 +21,9 @@ def _train(args: argparse.Namespace) -> int:
     from contrastkit.recipe import load_recipe
     from contrastkit.runs import evaluate_run, train_run
 
-    recipe = load_recipe(args.recipe, args.set)
+    recipe = load_recipe(
+        args.recipe, [*args.set, *(["skip_corrupt=true"] if args.skip_corrupt else [])]
+    )
     result = train_run(recipe, args.out)
     print(f"{result.stopped} after {result.steps} steps; run folder {args.out}")
     if result.stopped == "completed" and not args.no_eval and recipe.eval.protocols:
@@ -106,6 +108,11 @@ def _add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "--out", required=True, type=Path, help="run folder (resumes if it holds a checkpoint)"
     )
     train.add_argument("--no-eval", action="store_true", help="skip the evaluation after training")
+    train.add_argument(
+        "--skip-corrupt",
+        action="store_true",
+        help="skip unreadable image files of a folder dataset (counted at the end)",
+    )
     train.set_defaults(handler=_train)
 
     evaluate = commands.add_parser("eval", help="evaluate a trained run's frozen features")

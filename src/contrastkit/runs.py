@@ -79,7 +79,10 @@ def train_run(recipe: Recipe, run_dir: str | Path) -> FitResult:
         raise ValueError(f"method {recipe.model.method!r} needs labels; {dataset.name} has none")
     _save_recipe(run_dir, recipe)
     source = ViewSource(dataset, views, channels_last=recipe.train.channels_last)
-    return fit(method, source, recipe.train, run_dir=run_dir)
+    result = fit(method, source, recipe.train, run_dir=run_dir)
+    if dataset.skipped:
+        print(f"skipped {len(dataset.skipped)} unreadable image files, e.g. {dataset.skipped[0]}")
+    return result
 
 
 def _save_recipe(run_dir: Path, recipe: Recipe) -> None:

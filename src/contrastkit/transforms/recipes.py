@@ -160,7 +160,7 @@ def byol(
 
 def multi_crop(
     global_size: int = 224,
-    local_size: int = 96,
+    local_size: int | None = None,
     *,
     num_local: int = 6,
     global_scale: tuple[float, float] = (0.4, 1.0),
@@ -171,7 +171,8 @@ def multi_crop(
 ) -> MultiView:
     """Multi-crop for SwAV (arXiv 2006.09882) and DINO (2104.14294): 2 global + N local crops.
 
-    Globals come first. As in DINO: both use BYOL's colour pipeline; global 1 blurs with
+    Globals come first. ``local_size`` defaults to the papers' ratio (96 px for 224 px globals),
+    at least 8 px. As in DINO: both use BYOL's colour pipeline; global 1 blurs with
     p=1.0, global 2 blurs with p=0.1 and solarizes with p=0.2, local crops blur with p=0.5.
 
     Example:
@@ -182,6 +183,8 @@ def multi_crop(
     """
     if num_local < 0:
         raise ValueError(f"num_local must be >= 0, got {num_local}")
+    if local_size is None:  # the papers' 96 px locals for 224 px globals, scaled
+        local_size = max(8, round(global_size * 96 / 224))
     mean, std = _stats(channels, mean, std, (IMAGENET_MEAN, IMAGENET_STD))
     first = Compose(transforms=_byol_view(global_size, global_scale, blur=1.0, solarize=0.0))
     second = Compose(transforms=_byol_view(global_size, global_scale, blur=0.1, solarize=0.2))
