@@ -2,7 +2,14 @@
 
 from contrastkit.train.checkpoint import load_checkpoint, save_checkpoint
 from contrastkit.train.config import TrainConfig
-from contrastkit.train.fit import BatchSource, FitResult, TrainingDivergedError, fit, resolve_device
+from contrastkit.train.fit import (
+    BatchSource,
+    FitResult,
+    StepObserver,
+    TrainingDivergedError,
+    fit,
+    resolve_device,
+)
 from contrastkit.train.lars import LARS
 from contrastkit.train.metrics_log import MetricsLog, read_metrics
 from contrastkit.train.optim import build_optimizer, parameter_groups
@@ -13,6 +20,7 @@ __all__ = [
     "BatchSource",
     "FitResult",
     "MetricsLog",
+    "StepObserver",
     "TrainConfig",
     "TrainingDivergedError",
     "build_optimizer",

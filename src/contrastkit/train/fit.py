@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from contrastkit.data.batches import BatchOrder
 from contrastkit.distributed import rank, world_size
-from contrastkit.methods.base import Method
+from contrastkit.methods.base import Method, MethodOutput
 from contrastkit.train.config import TrainConfig
 from contrastkit.train.interrupt import StopRequest
 from contrastkit.train.metrics_log import MetricsLog
@@ -39,6 +39,17 @@ class BatchSource(Protocol):
     def __call__(
         self, indices: torch.Tensor, generator: torch.Generator, device: torch.device
     ) -> Any: ...
+
+
+class StepObserver(Protocol):
+    """Called after every optimizer step with the step's last ``MethodOutput``.
+
+    Returns metrics to log (an empty dict on steps it skips); metrics named in its optional
+    ``display`` attribute also appear in the progress bar. The health monitor
+    (:class:`contrastkit.eval.health.HealthMonitor`) is one.
+    """
+
+    def __call__(self, step: int, output: MethodOutput) -> dict[str, float]: ...
 
 
 class TrainingDivergedError(RuntimeError):
@@ -105,6 +116,7 @@ def fit(
     *,
     run_dir: str | Path | None = None,
     resume: bool = True,
+    observer: StepObserver | None = None,
 ) -> FitResult:
     """Train ``method`` on ``data``; resume from ``run_dir`` when it holds a checkpoint.
 
@@ -112,7 +124,8 @@ def fit(
     Ctrl-C) and never after a non-finite loss, the full state is written atomically to
     ``run_dir/checkpoint.pt``: model (with EMA teachers, queues, centers), optimizer, data
     position and random states, so that a resumed run repeats exactly the losses an
-    uninterrupted one would have had (on CPU). Metrics go to ``run_dir/metrics.jsonl``.
+    uninterrupted one would have had (on CPU). Metrics go to ``run_dir/metrics.jsonl``;
+    ``observer`` (e.g. the health monitor) adds its own after each step.
 
     Raises:
         TrainingDivergedError: the loss became nan or inf (the last good checkpoint is kept).
@@ -151,6 +164,7 @@ def fit(
         position, saved_random = read_checkpoint(directory, method, optimizer, config)
         saved_random.restore(generator)
     loop = _Loop(method, data, config, optimizer, generator, device, directory, steps_per_epoch)
+    loop.observer = observer
     return loop.run(order, position)
 
 
@@ -175,6 +189,7 @@ class _Loop:
         self.warmup_steps = min(self.total_steps, round(config.warmup_epochs * steps_per_epoch))
         self.is_main = rank() == 0
         self.saved_step: int | None = None
+        self.observer: StepObserver | None = None
 
     def run(self, order: BatchOrder, position: Position) -> FitResult:
         log = (
@@ -194,16 +209,17 @@ class _Loop:
         with StopRequest() as stop, bar:
             for after, group in _step_batches(order, position, self.config):
                 tick = time.perf_counter()
-                loss, logs = self._step(after.step - 1, group)
+                loss, logs, output = self._step(after.step - 1, group)
                 if not math.isfinite(loss):
                     self._diverged(after.step, loss)
                 position = after
+                observed = self.observer(position.step, output) if self.observer else {}
                 result.losses.append(loss)
                 result.steps = position.step
                 images = sum(len(g) for g in group) * world_size() / (time.perf_counter() - tick)
                 bar.update(1)
-                bar.set_postfix(loss=f"{loss:.4f}", img_s=f"{images:.0f}")
-                self._log(log, position, loss, images, logs)
+                bar.set_postfix(loss=f"{loss:.4f}", img_s=f"{images:.0f}", **self._shown(observed))
+                self._log(log, position, loss, images, {**logs, **observed}, bool(observed))
                 result.stopped = self._should_stop(position, start, stop.requested)
                 if (
                     result.stopped != "completed"
@@ -223,7 +239,13 @@ class _Loop:
             )
         return result
 
-    def _step(self, step: int, group: list[torch.Tensor]) -> tuple[float, dict[str, float]]:
+    def _shown(self, observed: dict[str, float]) -> dict[str, str]:
+        names = getattr(self.observer, "display", ())
+        return {name: f"{observed[name]:.3g}" for name in names if name in observed}
+
+    def _step(
+        self, step: int, group: list[torch.Tensor]
+    ) -> tuple[float, dict[str, float], MethodOutput]:
         lr = warmup_cosine(
             step,
             self.total_steps,
@@ -241,12 +263,12 @@ class _Loop:
                 output = self.method(batch, progress=step / self.total_steps)
             value = float(output.loss.detach())
             if not math.isfinite(value):
-                return value, logs
+                return value, logs, output
             (output.loss / len(group)).backward()
             total += value / len(group)
             logs.update(output.logs)
         self.optimizer.step()
-        return total, logs
+        return total, logs, output
 
     def _log(
         self,
@@ -255,9 +277,11 @@ class _Loop:
         loss: float,
         images: float,
         logs: dict[str, float],
+        observed: bool,
     ) -> None:
         last = position.step == self.total_steps
-        if log is None or not (last or position.step % self.config.log_every == 0):
+        due = last or observed or position.step % self.config.log_every == 0
+        if log is None or not due:
             return
         log.write(
             {
