@@ -58,3 +58,28 @@ def test_rejects_bad_hyperparameters(kwargs: dict, match: str) -> None:
 
 def test_rejects_one_view_and_bad_progress() -> None:
     mc.assert_rejects_bad_steps(_build(), mc.random_batch(0), bad_progress=1.5)
+
+
+def test_learnable_temperature_is_trained_logged_and_checkpointed() -> None:
+    from contrastkit.losses import nt_xent
+
+    method = _build(learnable_temperature=True, temperature=0.3)
+    batch = mc.random_batch(seed=1)
+    output = method(batch, progress=0.0)
+    assert output.logs["temperature"] == pytest.approx(0.3)
+    z_a = method.projector(method.encoder(batch.views[0]))
+    z_b = method.projector(method.encoder(batch.views[1]))
+    torch.testing.assert_close(output.loss, nt_xent(z_a, z_b, temperature=0.3))
+    output.loss.backward()
+    assert method.temperature.log_scale.grad is not None
+    assert "temperature.log_scale" in method.state_dict()
+    with torch.no_grad():
+        method.temperature.log_scale.add_(0.5)
+    restored = mc.assert_state_round_trip(
+        method,
+        lambda: _build(seed=1, learnable_temperature=True),
+        mc.random_batch(9),
+        progress=0.5,
+        seed=7,
+    )
+    assert float(restored.temperature()) == float(method.temperature())

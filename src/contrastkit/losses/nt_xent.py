@@ -11,7 +11,11 @@ from contrastkit.losses.validation import check_positive
 
 
 def nt_xent(
-    z_a: Tensor, z_b: Tensor, *, temperature: float = 0.5, gather_distributed: bool = False
+    z_a: Tensor,
+    z_b: Tensor,
+    *,
+    temperature: float | Tensor = 0.5,
+    gather_distributed: bool = False,
 ) -> Tensor:
     """NT-Xent loss of two views; see :class:`NTXentLoss`."""
     check_positive("temperature", temperature)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from contrastkit.losses import NTXentLoss
+from contrastkit.losses import NTXentLoss, nt_xent
 from contrastkit.losses.validation import check_in_range
 from contrastkit.methods.base import MethodOutput, check_step, feature_dim
-from contrastkit.modules import make_head
+from contrastkit.modules import LearnableTemperature, make_head
 from contrastkit.transforms.batch import ViewBatch
 
 
@@ -28,7 +28,11 @@ class SimCLR(nn.Module):
         encoder: backbone with an integer ``feature_dim``.
         proj_hidden_dim: hidden width of the projection head (2048 in the paper).
         proj_dim: output width of the projection head (128).
-        temperature: NT-Xent temperature t (0.5 for CIFAR-10; 0.1 at ImageNet batch sizes).
+        temperature: NT-Xent temperature t (0.5 for CIFAR-10; 0.1 at ImageNet batch sizes);
+            the starting value when ``learnable_temperature``.
+        learnable_temperature: learn t by gradient descent, as CLIP learns its logit scale
+            (:class:`~contrastkit.modules.LearnableTemperature`, clamped to [0.01, 1]); its value
+            is logged as ``temperature``.
         gather_distributed: use the embeddings of all processes as negatives.
 
     Example:
@@ -48,6 +52,7 @@ class SimCLR(nn.Module):
         proj_hidden_dim: int = 2048,
         proj_dim: int = 128,
         temperature: float = 0.5,
+        learnable_temperature: bool = False,
         gather_distributed: bool = False,
     ) -> None:
         super().__init__()
@@ -57,13 +62,22 @@ class SimCLR(nn.Module):
         self.projector = make_head(
             "simclr_projection", feature_dim(encoder), hidden_dim=proj_hidden_dim, out_dim=proj_dim
         )
+        self.gather_distributed = gather_distributed
         self.criterion = NTXentLoss(temperature=temperature, gather_distributed=gather_distributed)
+        self.temperature = LearnableTemperature(temperature) if learnable_temperature else None
 
     def forward(self, batch: ViewBatch, *, progress: float) -> MethodOutput:
         check_step(batch, progress, method="SimCLR")
         z_a = self.projector(self.encoder(batch.views[0]))
         z_b = self.projector(self.encoder(batch.views[1]))
-        return MethodOutput(loss=self.criterion(z_a, z_b), embeddings=(z_a.detach(), z_b.detach()))
+        embeddings = (z_a.detach(), z_b.detach())
+        if self.temperature is None:
+            return MethodOutput(loss=self.criterion(z_a, z_b), embeddings=embeddings)
+        temperature = self.temperature()
+        loss = nt_xent(
+            z_a, z_b, temperature=temperature, gather_distributed=self.gather_distributed
+        )
+        return MethodOutput(loss, embeddings, logs={"temperature": float(temperature.detach())})
 
     def encode(self, x: Tensor) -> Tensor:
         return self.encoder(x)

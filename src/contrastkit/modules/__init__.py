@@ -5,6 +5,7 @@ from contrastkit.modules.dino_head import DINOHead
 from contrastkit.modules.ema import cosine_momentum, update_ema
 from contrastkit.modules.heads import HEAD_PRESETS, MLP, HeadPreset, make_head
 from contrastkit.modules.queue import FeatureQueue
+from contrastkit.modules.temperature import LearnableTemperature
 
 __all__ = [
     "HEAD_PRESETS",
@@ -13,6 +14,7 @@ __all__ = [
     "DINOHead",
     "FeatureQueue",
     "HeadPreset",
+    "LearnableTemperature",
     "cosine_momentum",
     "make_head",
     "update_ema",
