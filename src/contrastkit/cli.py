@@ -1,4 +1,4 @@
-"""The ``contrastkit`` command line: ``train | eval | embed | views | demo | losses``.
+"""The ``contrastkit`` command line: ``train | eval | embed | views | sweep | demo | losses``.
 
 ``main(argv)`` is importable and testable; it returns the exit code (0 success, 1 training
 diverged, 2 user error) instead of raising. Nothing below this module sees an argparse
@@ -79,6 +79,15 @@ def _views(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from contrastkit.sweep import format_sweep, run_sweep
+
+    records = run_sweep(args.recipe, args.set, args.out, metric=args.metric)
+    print(format_sweep(records))
+    print(f"wrote {args.out / 'sweep.json'} and {args.out / 'sweep.png'}")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from contrastkit.demo import print_demo, run_demo
 
@@ -141,6 +150,15 @@ def _add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     views.add_argument("--seed", type=int, default=0)
     views.add_argument("--out", required=True, type=Path, help="output PNG path")
     views.set_defaults(handler=_views)
+
+    sweep = commands.add_parser("sweep", help="short runs over --set key=v1,v2,... and a plot")
+    sweep.add_argument("--recipe", required=True, help="a TOML recipe")
+    sweep.add_argument(
+        "--set", action="append", default=[], metavar="KEY=V1,V2", help="fixed or swept values"
+    )
+    sweep.add_argument("--metric", default="knn", choices=["knn", "linear"])
+    sweep.add_argument("--out", required=True, type=Path, help="folder for the runs and results")
+    sweep.set_defaults(handler=_sweep)
 
     demo = commands.add_parser(
         "demo", help="SimCLR on bundled digits vs raw pixels and random init"
