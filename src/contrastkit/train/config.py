@@ -18,7 +18,8 @@ class TrainConfig:
 
     epochs: int = 100  # passes over the training data
     batch_size: int = 256  # samples per micro-batch (per process)
-    accumulate: int = 1  # micro-batches per optimizer step (negatives stay per micro-batch)
+    # micro-batches per optimizer step; negatives, EMA updates and queue writes stay per micro-batch
+    accumulate: int = 1
     optimizer: str = "sgd"  # sgd | lars | adamw
     lr: float = 0.3  # peak learning rate, reached after warmup
     min_lr: float = 0.0  # learning rate at the end of the cosine decay
