@@ -1,0 +1,289 @@
+"""Semantic textual similarity (STS): correlation of cosine similarity with human scores.
+
+The protocol of SentEval (Conneau & Kiela 2018, arXiv 1803.05449) and SimCSE (Gao et al. 2021,
+arXiv 2104.08821): embed both sentences of every pair, take the cosine similarity of the two
+embeddings, and correlate it with the gold similarity score (0-5). Correlations are returned as
+plain coefficients in [-1, 1]; papers multiply them by 100, this module does not.
+
+Aggregation over several data sets (:func:`sts_evaluate`), the three numbers SentEval reports:
+
+- ``all``: the correlation computed once on the concatenation of every data set's pairs
+  (pooled). This is SentEval's "all" and what SimCSE reports for STS12-STS16.
+- ``mean``: the unweighted mean of the per-data-set correlations.
+- ``wmean``: the mean of the per-data-set correlations weighted by their number of pairs.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import stats
+from torch import Tensor
+
+from contrastkit.data.root import check_split, shared_file
+
+Embeddings = Tensor | np.ndarray
+Scores = Tensor | np.ndarray | Sequence[float]
+
+STSB_SPLITS = ("train", "dev", "test")
+_STSB_COLUMNS = 7  # genre, file, year, id, score, sentence1, sentence2 (then optional licence)
+
+
+def _pair_similarities(embeddings_1: Embeddings, embeddings_2: Embeddings) -> np.ndarray:
+    a = torch.as_tensor(embeddings_1).detach()
+    b = torch.as_tensor(embeddings_2).detach()
+    for name, x in (("embeddings_1", a), ("embeddings_2", b)):
+        if x.ndim != 2 or not x.is_floating_point():
+            raise ValueError(
+                f"{name} must be a float (N, D) tensor, got shape {tuple(x.shape)} "
+                f"and dtype {x.dtype}"
+            )
+        if not bool(torch.isfinite(x).all()):
+            raise ValueError(f"{name} holds non-finite values (NaN or inf)")
+    if a.shape != b.shape:
+        raise ValueError(
+            "embeddings_1 and embeddings_2 must have the same shape (one row per pair), got "
+            f"{tuple(a.shape)} and {tuple(b.shape)}"
+        )
+    b = b.to(a.device)
+    similarity = F.cosine_similarity(a.double(), b.double(), dim=1)
+    return similarity.cpu().numpy()
+
+
+def _gold(gold_scores: Scores, n: int) -> np.ndarray:
+    if isinstance(gold_scores, Tensor):
+        gold_scores = gold_scores.detach().cpu().numpy()
+    gold = np.asarray(gold_scores, dtype=np.float64)
+    if gold.shape != (n,):
+        raise ValueError(
+            f"gold_scores must hold one score per pair, shape ({n},), got {gold.shape}"
+        )
+    if not np.isfinite(gold).all():
+        raise ValueError("gold_scores holds non-finite values (NaN or inf)")
+    return gold
+
+
+def _correlations(similarity: np.ndarray, gold: np.ndarray) -> dict[str, Any]:
+    if similarity.shape[0] < 2:
+        raise ValueError(f"need at least 2 pairs to correlate, got {similarity.shape[0]}")
+    if np.ptp(gold) == 0:
+        raise ValueError("gold_scores are all equal: correlation is undefined")
+    if np.ptp(similarity) == 0:
+        raise ValueError(
+            "embeddings_1 and embeddings_2 give the same cosine similarity for every pair "
+            "(collapsed embeddings?): correlation is undefined"
+        )
+    spearman = stats.spearmanr(similarity, gold)[0]
+    pearson = stats.pearsonr(similarity, gold)[0]
+    return {"spearman": float(spearman), "pearson": float(pearson), "n": int(gold.shape[0])}
+
+
+def sts_correlation(
+    embeddings_1: Embeddings, embeddings_2: Embeddings, gold_scores: Scores
+) -> dict[str, Any]:
+    """Spearman and Pearson correlation between pair cosine similarities and gold scores.
+
+    ``similarity[i] = cos(embeddings_1[i], embeddings_2[i])`` (computed in float64); then
+    ``spearman = scipy.stats.spearmanr(similarity, gold_scores)`` (rank correlation, ties get
+    their average rank) and ``pearson = scipy.stats.pearsonr(similarity, gold_scores)``. Both
+    are coefficients in [-1, 1], not multiplied by 100 as papers print them.
+
+    Args:
+        embeddings_1: (N, D) embeddings of the first sentence of each pair (tensor or array).
+        embeddings_2: (N, D) embeddings of the second sentence of each pair.
+        gold_scores: (N,) human similarity scores (any scale, e.g. 0-5 for STS-B).
+
+    Returns:
+        ``{"spearman": float, "pearson": float, "n": int}``.
+
+    Raises:
+        ValueError: shapes do not match, fewer than 2 pairs, non-finite values, constant gold
+            scores, or constant similarities (collapsed embeddings); the message names the
+            argument.
+
+    Example:
+        >>> import torch
+        >>> e1 = torch.tensor([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
+        >>> e2 = torch.tensor([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+        >>> sts_correlation(e1, e2, [5.0, 2.5, 0.0])["spearman"]
+        1.0
+    """
+    similarity = _pair_similarities(embeddings_1, embeddings_2)
+    return _correlations(similarity, _gold(gold_scores, similarity.shape[0]))
+
+
+def sts_evaluate(
+    datasets: Mapping[str, tuple[Embeddings, Embeddings, Scores]],
+) -> dict[str, Any]:
+    """The STS protocol on several data sets, with SentEval's three aggregations.
+
+    Per data set: :func:`sts_correlation`. Aggregations, each for Spearman and Pearson:
+
+    - ``all`` (pooled): the correlation of the concatenation of every data set's similarities
+      with the concatenation of their gold scores; SentEval's "all", SimCSE's STS12-16 number.
+      It differs from ``mean`` because it also rewards a similarity scale that is consistent
+      across data sets.
+    - ``mean``: ``sum(r_d) / len(datasets)``, the unweighted mean of per-data-set correlations.
+    - ``wmean``: ``sum(n_d * r_d) / sum(n_d)``, weighted by each data set's number of pairs.
+
+    Args:
+        datasets: name -> ``(embeddings_1 (N_d, D), embeddings_2 (N_d, D), gold_scores (N_d,))``.
+
+    Returns:
+        A JSON-ready record ``{"protocol": "sts", "params": {...}, "metrics": {...}}`` with
+        ``metrics = {"per_dataset": {name: {"spearman", "pearson", "n"}}, "all": {...},
+        "mean": {...}, "wmean": {...}}`` (plain floats; ``n`` is the pair count).
+
+    Raises:
+        ValueError: ``datasets`` is empty, or any data set is invalid (see
+            :func:`sts_correlation`; the message names the data set).
+
+    Example:
+        >>> import torch
+        >>> e1 = torch.tensor([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
+        >>> e2 = torch.tensor([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+        >>> record = sts_evaluate({"a": (e1, e2, [5.0, 2.5, 0.0]), "b": (e1, e2, [3, 2, 1])})
+        >>> record["metrics"]["mean"]["spearman"], record["metrics"]["all"]["n"]
+        (1.0, 6)
+    """
+    if not datasets:
+        raise ValueError("datasets must hold at least one data set")
+    per_dataset: dict[str, dict[str, Any]] = {}
+    similarities, golds = [], []
+    for name, entry in datasets.items():
+        if not isinstance(entry, tuple | list) or len(entry) != 3:
+            raise ValueError(
+                f"datasets[{name!r}] must be (embeddings_1, embeddings_2, gold_scores)"
+            )
+        try:
+            similarity = _pair_similarities(entry[0], entry[1])
+            gold = _gold(entry[2], similarity.shape[0])
+            per_dataset[str(name)] = _correlations(similarity, gold)
+        except ValueError as error:
+            raise ValueError(f"datasets[{name!r}]: {error}") from error
+        similarities.append(similarity)
+        golds.append(gold)
+    try:
+        pooled = _correlations(np.concatenate(similarities), np.concatenate(golds))
+    except ValueError as error:
+        raise ValueError(f"datasets (pooled 'all'): {error}") from error
+    counts = np.array([m["n"] for m in per_dataset.values()], dtype=np.float64)
+    total = int(counts.sum())
+    mean: dict[str, Any] = {"n": total}
+    wmean: dict[str, Any] = {"n": total}
+    for key in ("spearman", "pearson"):
+        values = np.array([m[key] for m in per_dataset.values()])
+        mean[key] = float(values.mean())
+        wmean[key] = float((values * counts).sum() / counts.sum())
+    params = {
+        "datasets": list(per_dataset),
+        "similarity": "cosine",
+        "scale": "coefficient in [-1, 1] (not x100)",
+    }
+    metrics = {"per_dataset": per_dataset, "all": pooled, "mean": mean, "wmean": wmean}
+    return {"protocol": "sts", "params": params, "metrics": metrics}
+
+
+def _parse_row(row: list[str]) -> tuple[str, str, float] | None:
+    if len(row) < _STSB_COLUMNS:
+        return None
+    try:
+        score = float(row[4])
+    except ValueError:
+        return None
+    sentence_1, sentence_2 = row[5].strip(), row[6].strip()
+    if not math.isfinite(score) or not sentence_1 or not sentence_2:
+        return None
+    return sentence_1, sentence_2, score
+
+
+def read_sts_tsv(path: str | Path) -> tuple[list[str], list[str], list[float]]:
+    """Read an STS-benchmark file: tab-separated, no header, one sentence pair per line.
+
+    Columns: genre, file, year, id, score, sentence1, sentence2; some rows carry two more
+    (licence/source) columns, which are ignored. Quotes are not special (``csv.QUOTE_NONE``):
+    the sentences contain unbalanced ``"``. A row with fewer than 7 columns, a score that is
+    not a finite number or an empty sentence is skipped, and the number of skipped rows is
+    reported with a single ``UserWarning``.
+
+    Args:
+        path: the ``.csv`` file, e.g. ``stsbenchmark/sts-test.csv``.
+
+    Returns:
+        ``(sentences_1, sentences_2, scores)``, three lists of equal length.
+
+    Raises:
+        ValueError: the file does not exist, is not UTF-8, or holds no usable row.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> f = pathlib.Path(tempfile.mkdtemp()) / "sts.csv"
+        >>> _ = f.write_text("g\\tf\\t2012\\t1\\t4.5\\tA cat sits.\\tA cat is sitting.\\n")
+        >>> read_sts_tsv(f)
+        (['A cat sits.'], ['A cat is sitting.'], [4.5])
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"STS file not found: {path}")
+    sentences_1: list[str] = []
+    sentences_2: list[str] = []
+    scores: list[float] = []
+    malformed = 0
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
+                if not row:
+                    continue
+                parsed = _parse_row(row)
+                if parsed is None:
+                    malformed += 1
+                    continue
+                sentences_1.append(parsed[0])
+                sentences_2.append(parsed[1])
+                scores.append(parsed[2])
+    except UnicodeDecodeError as error:
+        raise ValueError(f"STS file {path} is not UTF-8 text: {error}") from error
+    if not scores:
+        raise ValueError(
+            f"STS file {path} holds no usable row ({malformed} malformed); expected "
+            "tab-separated genre, file, year, id, score, sentence1, sentence2"
+        )
+    if malformed:
+        warnings.warn(
+            f"{path}: skipped {malformed} malformed row(s) (fewer than 7 tab-separated "
+            "columns, a non-numeric score or an empty sentence)",
+            UserWarning,
+            stacklevel=2,
+        )
+    return sentences_1, sentences_2, scores
+
+
+def read_sts_benchmark(split: str = "test") -> tuple[list[str], list[str], list[float]]:
+    """STS-B (Cer et al. 2017) from the shared data folder: ``text/stsbenchmark/sts-{split}.csv``.
+
+    Args:
+        split: ``"train"`` (5749 pairs), ``"dev"`` (1500) or ``"test"`` (1379).
+
+    Returns:
+        ``(sentences_1, sentences_2, scores)`` as :func:`read_sts_tsv`; scores lie in [0, 5].
+
+    Raises:
+        ValueError: unknown split, or the file is missing (the message says how to point
+            ``CONTRASTKIT_DATA`` at the data).
+
+    Example:
+        >>> s1, s2, scores = read_sts_benchmark("test")  # doctest: +SKIP
+        >>> len(scores)  # doctest: +SKIP
+        1379
+    """
+    check_split(split, STSB_SPLITS, what="STS-B")
+    path = shared_file(f"text/stsbenchmark/sts-{split}.csv", what=f"STS-B {split} split")
+    return read_sts_tsv(path)
