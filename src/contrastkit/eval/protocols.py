@@ -6,6 +6,7 @@ carries the parameters that produced it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -72,12 +73,28 @@ def evaluate_features(
     return records
 
 
-def _cell(record: dict[str, Any]) -> tuple[str, str]:
-    metrics = record["metrics"]
-    if record["protocol"] == "knn":
-        return f"kNN top-1 (k={record['params']['k']})", f"{metrics['top1']:.4f}"
-    fraction = record["params"].get("label_fraction", 1.0)
-    return f"linear {fraction:.0%} labels", f"{metrics['top1']:.4f} ± {metrics['top1_std']:.4f}"
+def _cells(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """The table columns of one record: (column name, formatted value)."""
+    protocol, metrics, params = record["protocol"], record["metrics"], record["params"]
+    if protocol == "knn":
+        return [(f"kNN top-1 (k={params['k']})", f"{metrics['top1']:.4f}")]
+    if protocol in ("linear", "linear_probe"):
+        fraction = params.get("label_fraction", 1.0)
+        value = f"{metrics['top1']:.4f} ± {metrics['top1_std']:.4f}"
+        return [(f"linear {fraction:.0%} labels", value)]
+    if protocol == "sts":
+        return [("STS Spearman (all)", f"{metrics['all']['spearman']:.4f}")]
+    if protocol == "image_text_retrieval":
+        return [
+            (f"{direction} R@{k}", f"{metrics[direction][f'recall@{k}']:.4f}")
+            for direction in ("image_to_text", "text_to_image")
+            for k in (1, 5)
+        ]
+    if protocol == "retrieval":
+        return [("R@1", f"{metrics['recall@1']:.4f}"), ("MRR", f"{metrics['mrr']:.4f}")]
+    if protocol == "zero_shot":
+        return [("zero-shot top-1", f"{metrics['top1']:.4f}")]
+    return [(protocol, json.dumps(metrics)[:40])]
 
 
 def format_table(rows: dict[str, list[dict[str, Any]]]) -> str:
@@ -92,7 +109,7 @@ def format_table(rows: dict[str, list[dict[str, Any]]]) -> str:
     columns: list[str] = []
     cells: dict[str, dict[str, str]] = {}
     for name, records in rows.items():
-        cells[name] = dict(_cell(record) for record in records)
+        cells[name] = dict(cell for record in records for cell in _cells(record))
         columns += [c for c in cells[name] if c not in columns]
     width = max(len("representation"), *(len(name) for name in rows))
     sizes = [max(len(c), *(len(cells[n].get(c, "")) for n in rows)) for c in columns]
