@@ -40,7 +40,11 @@ def evaluate_features(
     """
     unknown = sorted(set(protocols) - set(PROTOCOLS))
     if unknown:
-        raise ValueError(f"unknown protocols {unknown}; choose from {', '.join(PROTOCOLS)}")
+        raise ValueError(
+            f"unknown protocols {unknown} for image features; choose from {', '.join(PROTOCOLS)} "
+            "(sts, retrieval and zero_shot evaluate text and two-tower embeddings: "
+            "contrastkit.eval.sts_evaluate, image_text_retrieval, zero_shot_evaluate)"
+        )
     records: list[dict[str, Any]] = []
     if "knn" in protocols:
         params: dict[str, Any] = {"k": knn_k, "temperature": knn_temperature}
