@@ -59,13 +59,15 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """Evaluation protocols run by ``contrastkit eval`` and at the end of training."""
+    """Evaluation protocols run by ``contrastkit eval`` and at the end of training, and the
+    training-health monitor (collapse, alignment, uniformity) that runs during training."""
 
     protocols: list[str] = field(default_factory=lambda: ["knn", "linear"])  # knn, linear
     knn_k: int = 200  # neighbours (InstDisc)
     knn_temperature: float = 0.1  # vote temperature (InstDisc)
     label_fractions: list[float] = field(default_factory=lambda: [1.0, 0.01])  # linear probe
     probe_seeds: list[int] = field(default_factory=lambda: [0, 1, 2])  # repeats of each fraction
+    health_every: int = 10  # steps between health measurements during training (0: off)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from contrastkit.data.dataset import ImageDataset
 from contrastkit.data.load import load_dataset
 from contrastkit.data.views import ViewSource
+from contrastkit.eval.health import HealthMonitor
 from contrastkit.eval.protocols import evaluate_features
 from contrastkit.recipe import DataConfig, ModelConfig, Recipe, recipe_from_dict
 from contrastkit.registry import DATASETS, METHODS, VIEW_RECIPES, build_encoder, build_method
@@ -79,7 +80,9 @@ def train_run(recipe: Recipe, run_dir: str | Path) -> FitResult:
         raise ValueError(f"method {recipe.model.method!r} needs labels; {dataset.name} has none")
     _save_recipe(run_dir, recipe)
     source = ViewSource(dataset, views, channels_last=recipe.train.channels_last)
-    result = fit(method, source, recipe.train, run_dir=run_dir)
+    every = recipe.eval.health_every
+    monitor = HealthMonitor(every=every) if every > 0 else None
+    result = fit(method, source, recipe.train, run_dir=run_dir, observer=monitor)
     if dataset.skipped:
         print(f"skipped {len(dataset.skipped)} unreadable image files, e.g. {dataset.skipped[0]}")
     return result
