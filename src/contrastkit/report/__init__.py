@@ -1,0 +1,115 @@
+"""The HTML report of a run: ``write_report(run_dir)`` writes ``run_dir/report.html``.
+
+The report is one self-contained file (inline style, PNG figures as ``data:`` URIs, no scripts,
+no external resources) with the run's configuration, training and health curves, evaluation
+records, a 2-D map of test embeddings, positive/negative similarity histograms and a grid of
+nearest training neighbours for a few test images.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+from typing import Any
+
+from contrastkit.report import embedded, logged
+from contrastkit.report.analysis import embed, sample
+from contrastkit.report.html import Section, page
+from contrastkit.runs import RECIPE_NAME, load_data, load_run
+from contrastkit.train.metrics_log import read_metrics
+
+REPORT_NAME = "report.html"
+GALLERY_SIZE = 10_000
+
+
+def write_report(
+    run_dir: str | Path,
+    *,
+    max_points: int = 2000,
+    tsne_seed: int = 0,
+    neighbours: int = 5,
+    queries: int = 6,
+) -> Path:
+    """Write ``run_dir/report.html`` for a trained run and return its path.
+
+    Sections (each an ``<h2>`` with a stable id): ``configuration``, ``training-curves``,
+    ``health``, ``evaluation``, ``embedding-map``, ``similarities``, ``neighbours``. Missing
+    health metrics or ``eval.json`` give a note instead of a figure or table; nothing is
+    evaluated here. The checkpoint sections embed the test split (and up to 10,000 training
+    images, sampled, as the neighbour gallery) with ``method.encode``; if the checkpoint or the
+    data cannot be loaded, those sections say why and the rest of the report is still written.
+
+    Args:
+        run_dir: a run folder (holds ``recipe.json``; ``checkpoint.pt``, ``metrics.jsonl`` and
+            ``eval.json`` as available).
+        max_points: test images in the embedding map (sampled without replacement).
+        tsne_seed: seed of the test sample, the projection and the augmented views.
+        neighbours: nearest training images shown per query.
+        queries: test images whose neighbours are shown.
+
+    Returns:
+        The path of the written ``report.html``.
+
+    Raises:
+        ValueError: ``run_dir`` is not a run folder (no ``recipe.json``).
+
+    Example:
+        >>> write_report("runs/simclr_digits")  # doctest: +SKIP
+        PosixPath('runs/simclr_digits/report.html')
+    """
+    run_dir = Path(run_dir)
+    recipe_path = run_dir / RECIPE_NAME
+    if not recipe_path.is_file():
+        raise ValueError(f"{run_dir} is not a run folder (no {RECIPE_NAME}); train one first")
+    recipe: dict[str, Any] = json.loads(recipe_path.read_text())
+    records = read_metrics(run_dir) if (run_dir / "metrics.jsonl").is_file() else []
+    sections = [
+        logged.configuration(recipe),
+        logged.training_curves(records),
+        logged.health(records),
+        logged.evaluation(run_dir),
+        *_checkpoint_sections(run_dir, max_points, tsne_seed, neighbours, queries),
+    ]
+    path = run_dir / REPORT_NAME
+    path.write_text(
+        page(f"contrastkit report: {run_dir.name}", _summary(recipe, records), sections)
+    )
+    return path
+
+
+def _summary(recipe: dict[str, Any], records: list[dict[str, Any]]) -> str:
+    parts = [
+        f"{recipe.get('method', '?')} on {recipe.get('dataset', '?')}",
+        f"encoder {recipe.get('encoder', '?')}",
+        f"{recipe.get('epochs', '?')} epochs",
+    ]
+    if records:
+        last = records[-1]
+        parts.append(f"{last.get('step', '?')} steps")
+        if isinstance(last.get("loss"), int | float):
+            parts.append(f"final loss {last['loss']:.4f}")
+    when = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    return " · ".join(parts) + f" · report written {when}"
+
+
+def _checkpoint_sections(
+    run_dir: Path, max_points: int, seed: int, neighbours: int, queries: int
+) -> list[Section]:
+    if not (run_dir / "checkpoint.pt").is_file():
+        return embedded.skipped("the run has no checkpoint.pt yet")
+    try:
+        recipe, method, views = load_run(run_dir)
+        test_full = load_data(recipe.data, recipe.data.test_split)
+        train_full = load_data(recipe.data, recipe.data.train_split)
+    except (ValueError, OSError) as error:
+        return embedded.skipped(f"could not load the run or its data ({error})")
+    device = recipe.train.device
+    test = embed(method, views, sample(test_full, max_points, seed=seed), device=device)
+    gallery = embed(method, views, sample(train_full, GALLERY_SIZE, seed=seed), device=device)
+    pairs = sample(test_full, embedded.SIMILARITY_IMAGES, seed=seed)
+    return [
+        embedded.embedding_map(test, seed=seed),
+        embedded.similarities(method, views, pairs, seed=seed, device=device),
+        embedded.neighbours(test, gallery, queries=queries, count=neighbours),
+    ]
