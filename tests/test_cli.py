@@ -34,7 +34,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_train_writes_a_run_folder(run_dir: Path) -> None:
-    for name in ("recipe.json", "checkpoint.pt", "metrics.jsonl", "eval.json"):
+    for name in ("recipe.json", "checkpoint.pt", "metrics.jsonl", "eval.json", "report.html"):
         assert (run_dir / name).is_file(), name
     assert json.loads((run_dir / "recipe.json").read_text())["epochs"] == 2
 
@@ -52,6 +52,12 @@ def test_eval_json_lines(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> N
 def test_eval_table(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["eval", str(run_dir)]) == 0
     assert "kNN top-1" in capsys.readouterr().out
+
+
+def test_report_command_rewrites_the_report(run_dir: Path) -> None:
+    (run_dir / "report.html").unlink()
+    assert main(["report", str(run_dir), "--max-points", "100"]) == 0
+    assert 'id="embedding-map"' in (run_dir / "report.html").read_text()
 
 
 def test_embed_writes_features(run_dir: Path, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The ``contrastkit`` command line: ``train | eval | embed | views | sweep | demo | losses``.
+"""The ``contrastkit`` command line: train, eval, embed, report, views, sweep, demo, losses.
 
 ``main(argv)`` is importable and testable; it returns the exit code (0 success, 1 training
 diverged, 2 user error) instead of raising. Nothing below this module sees an argparse
@@ -28,6 +28,17 @@ def _train(args: argparse.Namespace) -> int:
     print(f"{result.stopped} after {result.steps} steps; run folder {args.out}")
     if result.stopped == "completed" and not args.no_eval and recipe.eval.protocols:
         print(format_table({"trained encoder": evaluate_run(args.out)}))
+    if result.stopped == "completed" and not args.no_report:
+        from contrastkit.report import write_report
+
+        print(f"report: {write_report(args.out)}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from contrastkit.report import write_report
+
+    print(f"wrote {write_report(args.run, max_points=args.max_points)}")
     return 0
 
 
@@ -117,6 +128,7 @@ def _add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "--out", required=True, type=Path, help="run folder (resumes if it holds a checkpoint)"
     )
     train.add_argument("--no-eval", action="store_true", help="skip the evaluation after training")
+    train.add_argument("--no-report", action="store_true", help="skip the HTML report at the end")
     train.add_argument(
         "--skip-corrupt",
         action="store_true",
@@ -150,6 +162,11 @@ def _add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     views.add_argument("--seed", type=int, default=0)
     views.add_argument("--out", required=True, type=Path, help="output PNG path")
     views.set_defaults(handler=_views)
+
+    report = commands.add_parser("report", help="write RUN/report.html, a self-contained report")
+    report.add_argument("run", type=Path, help="run folder")
+    report.add_argument("--max-points", type=int, default=2000, help="test points in the t-SNE map")
+    report.set_defaults(handler=_report)
 
     sweep = commands.add_parser("sweep", help="short runs over --set key=v1,v2,... and a plot")
     sweep.add_argument("--recipe", required=True, help="a TOML recipe")
