@@ -18,7 +18,8 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/contrastkit demo
+	rm -rf runs/demo
+	$(BIN)/contrastkit demo --out runs/demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

@@ -29,7 +29,8 @@ def test_short_demo_trains_and_beats_random_init(tmp_path: Path) -> None:
     trained, untrained = results["SimCLR ConvNet"], results["random-init ConvNet"]
     assert _top1(trained, "linear") > _top1(untrained, "linear")
     assert _top1(trained, "knn") > 0.8
-    assert (tmp_path / "checkpoint.pt").exists() and (tmp_path / "metrics.jsonl").exists()
+    for name in ("checkpoint.pt", "metrics.jsonl", "eval.json", "report.html"):
+        assert (tmp_path / name).exists(), name
 
 
 def test_recipe_file_is_the_demo_recipe() -> None:

@@ -17,12 +17,14 @@ import torch
 
 from contrastkit.eval.protocols import evaluate_features, format_table
 from contrastkit.recipe import Recipe, recipe_from_dict
+from contrastkit.report import write_report
 from contrastkit.runs import (
     build_model,
+    build_views,
     encode_dataset,
+    evaluate_run,
     evaluation_options,
     load_data,
-    load_run,
     train_run,
 )
 
@@ -61,34 +63,37 @@ def run_demo(
 ) -> dict[str, list[dict[str, Any]]]:
     """Train SimCLR on digits and evaluate it beside raw pixels and a random-init encoder.
 
+    With ``run_dir`` the run folder is kept, with its ``eval.json`` and ``report.html``.
     Returns the evaluation records per representation (``format_table`` prints them).
     """
     recipe = demo_recipe(overrides)
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(run_dir) if run_dir is not None else Path(scratch) / "demo"
         train_run(recipe, folder)
-        _, trained, views = load_run(folder)
-        train = load_data(recipe.data, recipe.data.train_split)
-        test = load_data(recipe.data, recipe.data.test_split)
-        torch.manual_seed(recipe.train.seed)
-        untrained = build_model(recipe.model, train.images.shape[1])
-        train_labels, test_labels = train.labels, test.labels
-        assert train_labels is not None and test_labels is not None
-        options = evaluation_options(recipe)
+        results = {**_baselines(recipe), "SimCLR ConvNet": evaluate_run(folder)}
+        if run_dir is not None:
+            write_report(folder)
+        return results
 
-        def rows(train_f: torch.Tensor, test_f: torch.Tensor) -> list[dict[str, Any]]:
-            return evaluate_features(train_f, train_labels, test_f, test_labels, **options)
 
-        pixels = rows(train.images.flatten(1).float() / 255, test.images.flatten(1).float() / 255)
-        return {
-            "raw pixels": pixels,
-            "random-init ConvNet": rows(
-                encode_dataset(untrained, train, views), encode_dataset(untrained, test, views)
-            ),
-            "SimCLR ConvNet": rows(
-                encode_dataset(trained, train, views), encode_dataset(trained, test, views)
-            ),
-        }
+def _baselines(recipe: Recipe) -> dict[str, list[dict[str, Any]]]:
+    """Raw pixels and the same encoder at initialization, through the same protocols."""
+    train = load_data(recipe.data, recipe.data.train_split)
+    test = load_data(recipe.data, recipe.data.test_split)
+    assert train.labels is not None and test.labels is not None
+    channels = train.images.shape[1]
+    torch.manual_seed(recipe.train.seed)
+    untrained = build_model(recipe.model, channels)
+    views = build_views(recipe.data, channels)
+    options = evaluation_options(recipe)
+    pixels = [dataset.images.flatten(1).float() / 255 for dataset in (train, test)]
+    encoded = [encode_dataset(untrained, dataset, views) for dataset in (train, test)]
+    return {
+        "raw pixels": evaluate_features(pixels[0], train.labels, pixels[1], test.labels, **options),
+        "random-init ConvNet": evaluate_features(
+            encoded[0], train.labels, encoded[1], test.labels, **options
+        ),
+    }
 
 
 def print_demo(results: dict[str, list[dict[str, Any]]]) -> None:
