@@ -17,6 +17,7 @@ from contrastkit import __version__
 
 
 def _train(args: argparse.Namespace) -> int:
+    from contrastkit.distributed import init_from_env, rank
     from contrastkit.eval.protocols import format_table
     from contrastkit.recipe import load_recipe
     from contrastkit.runs import evaluate_run, train_run
@@ -24,6 +25,9 @@ def _train(args: argparse.Namespace) -> int:
     recipe = load_recipe(
         args.recipe, [*args.set, *(["skip_corrupt=true"] if args.skip_corrupt else [])]
     )
+    if init_from_env() and rank() != 0:
+        train_run(recipe, args.out)  # rank 0 evaluates, writes the report and prints
+        return 0
     result = train_run(recipe, args.out)
     print(f"{result.stopped} after {result.steps} steps; run folder {args.out}")
     if result.stopped == "completed" and not args.no_eval and recipe.eval.protocols:

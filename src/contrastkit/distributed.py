@@ -109,3 +109,55 @@ def global_mean(terms: Tensor, *, gather_distributed: bool) -> Tensor:
         return terms.mean()
     count = all_reduce_sum(torch.tensor(float(terms.numel()), device=terms.device))
     return terms.sum() * world_size() / count
+
+
+class _AllReduceWithGrad(torch.autograd.Function):
+    """Sum over processes; backward sums the incoming gradients over processes too."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor) -> Tensor:
+        total = x.clone()
+        dist.all_reduce(total, op=dist.ReduceOp.SUM)
+        return total
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
+        grad = grad.contiguous().clone()
+        dist.all_reduce(grad, op=dist.ReduceOp.SUM)
+        return grad
+
+
+def all_reduce_with_grad(x: Tensor) -> Tensor:
+    """Sum of ``x`` over processes, differentiable (``x`` itself in a single process).
+
+    Every process gets the same sum; the backward pass sums the gradients of all processes'
+    uses of it, the same convention as :func:`gather_with_grad` (exact under DDP averaging).
+    Used for batch statistics over the global batch (:class:`~contrastkit.modules.GlobalBatchNorm`).
+    """
+    if not is_distributed():
+        return x
+    return _AllReduceWithGrad.apply(x)
+
+
+def init_from_env() -> bool:
+    """Join the process group that ``torchrun`` describes in the environment, if any.
+
+    Uses NCCL when CUDA is available (one GPU per local rank) and gloo on CPU. Returns True when
+    this process is part of a multi-process run.
+    """
+    import os
+
+    if is_distributed() or int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return is_distributed()
+    if torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group("nccl")
+    else:
+        dist.init_process_group("gloo")
+    return True
+
+
+def barrier() -> None:
+    """Wait for every process (no-op in a single process)."""
+    if is_distributed():
+        dist.barrier()

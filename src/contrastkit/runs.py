@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from contrastkit.data.dataset import ImageDataset
 from contrastkit.data.load import load_dataset
 from contrastkit.data.views import ViewSource
+from contrastkit.distributed import world_size
 from contrastkit.eval.health import HealthMonitor
 from contrastkit.eval.protocols import evaluate_features
 from contrastkit.recipe import DataConfig, ModelConfig, Recipe, recipe_from_dict
@@ -62,10 +63,20 @@ def build_views(data: DataConfig, channels: int) -> MultiView:
 
 
 def build_model(model: ModelConfig, channels: int) -> nn.Module:
-    """The recipe's encoder wrapped in its method."""
+    """The recipe's encoder wrapped in its method.
+
+    With several processes, methods that take ``gather_distributed`` get it (negatives and
+    batch statistics from every process) unless the recipe sets it.
+    """
     encoder_options = {"in_channels": channels, **model.encoder_options}
     encoder = build_encoder(model.encoder, **encoder_options)
-    return build_method(model.method, encoder, **model.method_options)
+    options = dict(model.method_options)
+    accepted = (
+        inspect.signature(METHODS[model.method].cls).parameters if model.method in METHODS else {}
+    )
+    if world_size() > 1 and "gather_distributed" in accepted:
+        options.setdefault("gather_distributed", True)
+    return build_method(model.method, encoder, **options)
 
 
 def train_run(recipe: Recipe, run_dir: str | Path) -> FitResult:

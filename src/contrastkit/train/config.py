@@ -30,6 +30,7 @@ class TrainConfig:
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N
     precision: str = "auto"  # auto: bfloat16 autocast on CUDA, float32 on CPU | fp32 | bf16
     channels_last: bool = False  # NHWC memory format for convolutional encoders
+    global_batch_norm: bool = True  # with several processes, BatchNorm over the global batch
     log_every: int = 10  # optimizer steps between metrics log records
     checkpoint_every: int = 200  # optimizer steps between checkpoints (and one at the end)
     max_steps: int | None = None  # stop after this many steps (the schedule still spans epochs)

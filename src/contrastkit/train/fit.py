@@ -12,11 +12,13 @@ from typing import Any, Protocol
 
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from contrastkit.data.batches import BatchOrder
 from contrastkit.distributed import rank, world_size
 from contrastkit.methods.base import Method, MethodOutput
+from contrastkit.modules.global_batch_norm import convert_global_batch_norm
 from contrastkit.train.config import TrainConfig
 from contrastkit.train.interrupt import StopRequest
 from contrastkit.train.metrics_log import MetricsLog
@@ -137,7 +139,10 @@ def fit(
             "returning a MethodOutput and encode(x)"
         )
     device = resolve_device(config.device)
-    torch.manual_seed(config.seed)
+    stream = config.seed + 1_000_003 * rank()  # dropout and augmentation differ across processes
+    torch.manual_seed(stream)
+    if world_size() > 1 and config.global_batch_norm:
+        convert_global_batch_norm(method)
     method.to(device)
     if config.channels_last:
         method.to(memory_format=torch.channels_last)
@@ -157,7 +162,7 @@ def fit(
             f"accumulate={config.accumulate} exceeds the "
             f"{order.batches_per_epoch} batches per epoch"
         )
-    generator = torch.Generator().manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(stream)
     directory = Path(run_dir) if run_dir is not None else None
     position = Position()
     if directory is not None and resume and (directory / CHECKPOINT_NAME).exists():
@@ -165,6 +170,16 @@ def fit(
         saved_random.restore(generator)
     loop = _Loop(method, data, config, optimizer, generator, device, directory, steps_per_epoch)
     loop.observer = observer
+    if world_size() > 1:
+        loop.model = DistributedDataParallel(
+            method,
+            device_ids=[device.index] if device.type == "cuda" else None,
+            broadcast_buffers=False,  # queues, centers and global BN statistics stay in sync
+            # its own group: gradient all-reduces must not interleave with the collectives of
+            # the backward pass itself (gathered negatives, global BatchNorm)
+            process_group=torch.distributed.new_group(),
+            find_unused_parameters=True,  # e.g. SwAV's prototypes while frozen
+        )
     return loop.run(order, position)
 
 
@@ -183,6 +198,7 @@ class _Loop:
         steps_per_epoch: int,
     ) -> None:
         self.method, self.data, self.config = method, data, config
+        self.model: nn.Module = method  # what forward runs: the method, or its DDP wrapper
         self.optimizer, self.generator, self.device = optimizer, generator, device
         self.run_dir = run_dir
         self.total_steps = config.epochs * steps_per_epoch
@@ -260,7 +276,7 @@ class _Loop:
         for indices in group:
             batch = self.data(indices, self.generator, self.device)
             with _autocast(self.device, self.config.precision):
-                output = self.method(batch, progress=step / self.total_steps)
+                output = self.model(batch, progress=step / self.total_steps)
             value = float(output.loss.detach())
             if not math.isfinite(value):
                 return value, logs, output
