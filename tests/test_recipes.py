@@ -32,7 +32,9 @@ def test_recipe_builds(path: Path) -> None:
     assert views.num_views >= 2
 
 
-@pytest.mark.parametrize("path", [p for p in RECIPES if p.stem.endswith("_digits")], ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", [p for p in RECIPES if p.stem.endswith("_digits")], ids=lambda p: p.stem
+)
 def test_digits_recipe_trains_two_steps(path: Path, tmp_path: Path) -> None:
     recipe = load_recipe(path, ["max_steps=2", "batch_size=64", "progress_bar=false"])
     result = train_run(recipe, tmp_path)
@@ -52,3 +54,27 @@ def test_overrides_and_errors(tmp_path: Path) -> None:
     bad = load_recipe(RECIPES[0], ["no_such_option=1"])
     with pytest.raises(ValueError, match="no_such_option"):
         build_model(bad.model, 1)
+
+
+def test_method_options_never_collide_with_run_settings() -> None:
+    import inspect
+    from dataclasses import fields
+
+    from contrastkit.recipe import DataConfig, EvalConfig, ModelConfig
+    from contrastkit.train import TrainConfig
+
+    settings = {
+        f.name for cls in (DataConfig, ModelConfig, TrainConfig, EvalConfig) for f in fields(cls)
+    }
+    for name, entry in METHODS.items():
+        clashes = settings & (set(inspect.signature(entry.cls).parameters) - {"encoder"})
+        assert not clashes, f"{name}: {clashes} would be taken by the run configuration"
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
+def test_every_method_key_reaches_the_method(path: Path) -> None:
+    recipe = load_recipe(path)
+    method = build_model(recipe.model, CHANNELS[recipe.data.dataset])
+    for key, value in recipe.model.method_options.items():
+        if hasattr(method, key) and isinstance(getattr(method, key), int | float | bool):
+            assert getattr(method, key) == value, f"{path.stem}: {key}"

@@ -25,7 +25,7 @@ class TrainConfig:
     min_lr: float = 0.0  # learning rate at the end of the cosine decay
     warmup_epochs: float = 0.0  # linear warmup length, in epochs
     weight_decay: float = 1e-6  # L2 on weights (not on biases or normalization parameters)
-    momentum: float = 0.9  # SGD / LARS momentum
+    optimizer_momentum: float = 0.9  # SGD / LARS momentum (not a method's EMA momentum)
     seed: int = 0  # initialization, data order and augmentation
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N
     precision: str = "auto"  # auto: bfloat16 autocast on CUDA, float32 on CPU | fp32 | bf16

@@ -151,7 +151,7 @@ def fit(
         config.optimizer,
         lr=config.lr,
         weight_decay=config.weight_decay,
-        momentum=config.momentum,
+        momentum=config.optimizer_momentum,
     )
     order = BatchOrder(
         len(data), config.batch_size, seed=config.seed, rank=rank(), world_size=world_size()
