@@ -174,3 +174,22 @@ def test_corrupt_files_error_or_are_skipped_with_a_count(
     assert "broken.png" in capsys.readouterr().err
     assert main([*argv, "--skip-corrupt"]) == 0
     assert "skipped 1 unreadable image files" in capsys.readouterr().out
+
+
+def test_resuming_with_a_changed_recipe_is_refused(
+    run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = (run_dir / "recipe.json").read_text()
+    argv = [
+        "train",
+        "--recipe",
+        str(RECIPE),
+        *SHORT,
+        "--set",
+        "temperature=0.9",
+        "--out",
+        str(run_dir),
+    ]
+    assert main(argv) == 2
+    assert "temperature: 0.2 -> 0.9" in capsys.readouterr().err
+    assert (run_dir / "recipe.json").read_text() == before

@@ -23,6 +23,7 @@ from contrastkit.eval.protocols import evaluate_features
 from contrastkit.recipe import DataConfig, ModelConfig, Recipe, recipe_from_dict
 from contrastkit.registry import DATASETS, METHODS, VIEW_RECIPES, build_encoder, build_method
 from contrastkit.train import FitResult, fit, load_checkpoint, resolve_device
+from contrastkit.train.state import load_weights
 from contrastkit.transforms.multiview import MultiView
 
 RECIPE_NAME = "recipe.json"
@@ -99,9 +100,44 @@ def train_run(recipe: Recipe, run_dir: str | Path) -> FitResult:
     return result
 
 
+# Keys a resumed run may change: they do not alter what is trained.
+RESUMABLE_CHANGES = frozenset(
+    {
+        "max_steps",
+        "time_budget_s",
+        "progress_bar",
+        "log_every",
+        "checkpoint_every",
+        "device",
+        "protocols",
+        "knn_k",
+        "knn_temperature",
+        "label_fractions",
+        "probe_seeds",
+        "health_every",
+    }
+)
+
+
 def _save_recipe(run_dir: Path, recipe: Recipe) -> None:
+    """Write ``recipe.json``; when resuming, first check that nothing that matters changed."""
+    path = run_dir / RECIPE_NAME
+    flat = recipe.to_flat()
+    if (run_dir / "checkpoint.pt").exists() and path.exists():
+        saved = json.loads(path.read_text())
+        changed = sorted(
+            key
+            for key in set(saved) | set(flat)
+            if key not in RESUMABLE_CHANGES and saved.get(key) != flat.get(key)
+        )
+        if changed:
+            details = ", ".join(f"{k}: {saved.get(k)!r} -> {flat.get(k)!r}" for k in changed)
+            raise ValueError(
+                f"cannot resume {run_dir}: the recipe changed ({details}); train with the "
+                "original settings or into a new --out folder"
+            )
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / RECIPE_NAME).write_text(json.dumps(recipe.to_flat(), indent=2) + "\n")
+    path.write_text(json.dumps(flat, indent=2) + "\n")
 
 
 def load_run(run_dir: str | Path) -> tuple[Recipe, nn.Module, MultiView]:
@@ -114,7 +150,7 @@ def load_run(run_dir: str | Path) -> tuple[Recipe, nn.Module, MultiView]:
     sample = load_data(recipe.data, recipe.data.test_split)
     channels = sample.images.shape[1]
     method = build_model(recipe.model, channels)
-    method.load_state_dict(load_checkpoint(run_dir / "checkpoint.pt")["model"])
+    load_weights(method, load_checkpoint(run_dir / "checkpoint.pt")["model"], run_dir)
     return recipe, method, build_views(recipe.data, channels)
 
 

@@ -113,3 +113,25 @@ def test_errors_name_the_problem(tmp_path: Path) -> None:
     fit(TinyMethod(), NoiseSource(), config(max_steps=2), run_dir=tmp_path)
     with pytest.raises(ValueError, match="batch_size"):
         fit(TinyMethod(), NoiseSource(), config(batch_size=4), run_dir=tmp_path)
+
+
+def test_rerunning_a_run_stopped_by_max_steps_does_not_train_more(tmp_path: Path) -> None:
+    first = fit(TinyMethod(), NoiseSource(), config(max_steps=3), run_dir=tmp_path)
+    again = fit(TinyMethod(), NoiseSource(), config(max_steps=3), run_dir=tmp_path)
+    assert first.steps == again.steps == 3 and again.losses == [] and again.stopped == "max_steps"
+    last = fit(TinyMethod(), NoiseSource(), config(max_steps=20), run_dir=tmp_path)
+    assert last.stopped == "completed" and last.steps == 20
+
+
+def test_non_finite_weights_with_a_finite_loss_stop_as_divergence(tmp_path: Path) -> None:
+    class Exploding(TinyMethod):
+        def forward(self, batch, *, progress):  # type: ignore[no-untyped-def]
+            output = super().forward(batch, progress=progress)
+            if self.calls == 3:
+                with torch.no_grad():
+                    self.encoder[0].weight.fill_(float("inf"))
+            return output
+
+    with pytest.raises(TrainingDivergedError, match=r"non-finite .* at step 3.*step 2"):
+        fit(Exploding(), NoiseSource(), config(checkpoint_every=1), run_dir=tmp_path)
+    assert load_checkpoint(tmp_path / "checkpoint.pt")["position"]["step"] == 2

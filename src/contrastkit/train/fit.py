@@ -224,6 +224,9 @@ class _Loop:
         start = time.perf_counter()
         with StopRequest() as stop, bar:
             for after, group in _step_batches(order, position, self.config):
+                if self.config.max_steps is not None and position.step >= self.config.max_steps:
+                    result.stopped = "max_steps"  # a rerun of a run stopped by max_steps
+                    break
                 tick = time.perf_counter()
                 loss, logs, output = self._step(after.step - 1, group)
                 if not math.isfinite(loss):
@@ -310,6 +313,8 @@ class _Loop:
         )
 
     def _should_stop(self, position: Position, start: float, interrupted: bool) -> str:
+        if position.step >= self.total_steps:
+            return "completed"
         if interrupted:
             return "interrupted"
         if self.config.max_steps is not None and position.step >= self.config.max_steps:
@@ -325,24 +330,28 @@ class _Loop:
     def _save(self, position: Position) -> None:
         if self._saves():
             assert self.run_dir is not None
-            write_checkpoint(
-                self.run_dir,
-                self.method,
-                self.optimizer,
-                position,
-                RandomState.capture(self.generator),
-                self.config,
-            )
+            try:
+                write_checkpoint(
+                    self.run_dir,
+                    self.method,
+                    self.optimizer,
+                    position,
+                    RandomState.capture(self.generator),
+                    self.config,
+                )
+            except FloatingPointError as error:  # finite loss, non-finite update
+                self._diverged(position.step, float("nan"), cause=str(error))
             self.saved_step = position.step
 
-    def _diverged(self, step: int, loss: float) -> None:
+    def _diverged(self, step: int, loss: float, cause: str = "") -> None:
         kept = (
             f"the last good checkpoint (step {self.saved_step}) is kept in {self.run_dir}"
             if self.saved_step is not None
             else "no checkpoint was written"
         )
+        what = f"weights became non-finite ({cause})" if cause else f"loss became {loss}"
         raise TrainingDivergedError(
-            f"loss became {loss} at step {step}; training stopped and {kept}. Likely causes: "
+            f"{what} at step {step}; training stopped and {kept}. Likely causes: "
             "learning rate too high, temperature too low, or mixed-precision overflow; lower "
             "lr (--set lr=...) or raise temperature and run again"
         )

@@ -72,6 +72,18 @@ def write_checkpoint(
     return save_checkpoint(run_dir / CHECKPOINT_NAME, state)
 
 
+def load_weights(model: nn.Module, weights: dict[str, Any], run_dir: Path) -> None:
+    """Load a checkpoint's model state; a mismatch names the run folder instead of a traceback."""
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()[0:3]
+        raise ValueError(
+            f"the checkpoint in {run_dir} does not fit this model (was the recipe changed?): "
+            + " ".join(first)
+        ) from error
+
+
 def read_checkpoint(
     run_dir: Path, model: nn.Module, optimizer: torch.optim.Optimizer, config: TrainConfig
 ) -> tuple[Position, RandomState]:
@@ -85,7 +97,7 @@ def read_checkpoint(
             f"cannot resume {run_dir}: settings changed ({details}); use the checkpoint's "
             "settings or a new --out folder"
         )
-    model.load_state_dict(state["model"])
+    load_weights(model, state["model"], run_dir)
     optimizer.load_state_dict(state["optimizer"])
     random_state = RandomState(state["rng_torch"], state["rng_augment"], list(state["rng_cuda"]))
     return Position(**state["position"]), random_state
