@@ -122,3 +122,15 @@ def test_bad_input_dtype_and_ndim_raise() -> None:
         simclr(32)(torch.zeros(3, 32, 32, dtype=torch.uint8), torch.Generator())
     with pytest.raises(ValueError, match="uint8 or float"):
         simclr(32).eval(torch.zeros(1, 3, 32, 32, dtype=torch.int64))
+
+
+@pytest.mark.parametrize("size", [8, 28, 32])
+def test_small_images_are_evaluated_whole_by_every_recipe(size: int) -> None:
+    from contrastkit.transforms import RECIPES
+
+    for name, recipe in RECIPES.items():
+        channels = 1 if name == "digits" else 3
+        images = torch.randint(0, 256, (3, channels, size, size), dtype=torch.uint8)
+        views = recipe(size)
+        expected = views.normalize(images.float() / 255)
+        torch.testing.assert_close(views.eval(images), expected, msg=name)

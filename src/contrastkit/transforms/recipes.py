@@ -67,6 +67,15 @@ def _byol_view(
     return view
 
 
+def eval_crop_fraction(size: int) -> float:
+    """ImageNet's evaluation crop (resize to size / 0.875, center-crop) for large images only.
+
+    Small images (CIFAR, Fashion-MNIST, digits: below 64 px) are evaluated whole, as their
+    benchmarks do.
+    """
+    return 0.875 if size >= 64 else 1.0
+
+
 def simclr(
     size: int = 32,
     *,
@@ -110,7 +119,7 @@ def simclr(
     if imagenet:
         view.append(RandomGaussianBlur(kernel_size=blur_kernel_size(size), p=0.5))
     pipeline = Compose(transforms=view)
-    fraction = 0.875 if imagenet else 1.0
+    fraction = eval_crop_fraction(size) if imagenet else 1.0
     return MultiView(
         views=[pipeline, pipeline], mean=mean, std=std, eval_size=size, eval_crop_fraction=fraction
     )
@@ -154,7 +163,11 @@ def byol(
     first = Compose(transforms=_byol_view(size, scale, blur=1.0, solarize=0.0))
     second = Compose(transforms=_byol_view(size, scale, blur=0.1, solarize=0.2))
     return MultiView(
-        views=[first, second], mean=mean, std=std, eval_size=size, eval_crop_fraction=0.875
+        views=[first, second],
+        mean=mean,
+        std=std,
+        eval_size=size,
+        eval_crop_fraction=eval_crop_fraction(size),
     )
 
 
@@ -194,7 +207,7 @@ def multi_crop(
         mean=mean,
         std=std,
         eval_size=global_size,
-        eval_crop_fraction=0.875,
+        eval_crop_fraction=eval_crop_fraction(global_size),
     )
 
 
