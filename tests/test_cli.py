@@ -95,6 +95,7 @@ def test_losses_lists_every_registered_loss(capsys: pytest.CaptureFixture[str]) 
         ),
         (["train", "--recipe", str(RECIPE), "--set", "temperature=0", "--out", "x"], "temperature"),
         (["eval", "not-a-run"], "not a run folder"),
+        (["train", "--recipe", str(RECIPE), "--set", 'proj_dim="abc"', "--out", "x"], "number"),
         (["nonsense"], "invalid choice"),
     ],
 )

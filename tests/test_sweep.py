@@ -50,3 +50,13 @@ def test_nothing_to_sweep_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixt
         main(["sweep", "--recipe", str(RECIPE), "--set", "epochs=1", "--out", str(tmp_path)]) == 2
     )
     assert "nothing to sweep" in capsys.readouterr().err
+
+
+def test_plot_handles_categorical_values(tmp_path: Path) -> None:
+    from contrastkit.sweep import plot_sweep
+
+    records = [
+        {"settings": {"optimizer": name}, "metric": "knn", "top1": top1}
+        for name, top1 in (("sgd", 0.5), ("adamw", 0.6))
+    ]
+    assert plot_sweep(records, ["optimizer"], tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"

@@ -1,8 +1,9 @@
 """The ``contrastkit`` command line: train, eval, embed, report, views, sweep, demo, losses.
 
-``main(argv)`` is importable and testable; it returns the exit code (0 success, 1 training
-diverged, 2 user error) instead of raising. Nothing below this module sees an argparse
-namespace: handlers turn arguments into recipes and keyword arguments.
+``main(argv)`` is importable and testable; it returns the exit code instead of raising: 0
+success, 1 training diverged, 2 user error, 130 interrupted by Ctrl-C (after saving a
+checkpoint). Nothing below this module sees an argparse namespace: handlers turn arguments
+into recipes and keyword arguments.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from contrastkit import __version__
+
+INTERRUPTED = 130  # exit code after Ctrl-C, as shells report SIGINT
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -30,6 +33,8 @@ def _train(args: argparse.Namespace) -> int:
         return 0
     result = train_run(recipe, args.out)
     print(f"{result.stopped} after {result.steps} steps; run folder {args.out}")
+    if result.stopped == "interrupted":
+        return INTERRUPTED
     if result.stopped == "completed" and not args.no_eval and recipe.eval.protocols:
         print(format_table({"trained encoder": evaluate_run(args.out)}))
     if result.stopped == "completed" and not args.no_report:
@@ -215,6 +220,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except ValueError as error:
+        print(f"contrastkit {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a path that cannot be read or written
         print(f"contrastkit {args.command}: error: {error}", file=sys.stderr)
         return 2
     except TrainingDivergedError as error:

@@ -69,7 +69,8 @@ def run_demo(
     recipe = demo_recipe(overrides)
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(run_dir) if run_dir is not None else Path(scratch) / "demo"
-        train_run(recipe, folder)
+        if train_run(recipe, folder).stopped == "interrupted":
+            raise KeyboardInterrupt("demo interrupted")
         results = {**_baselines(recipe), "SimCLR ConvNet": evaluate_run(folder)}
         if run_dir is not None:
             write_report(folder)

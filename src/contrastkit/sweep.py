@@ -45,9 +45,10 @@ def split_sweep(overrides: list[str]) -> tuple[list[str], dict[str, list[str]]]:
 
 def metric_of(records: list[dict[str, Any]], metric: str) -> float:
     """``knn`` (top-1) or ``linear`` (top-1 with all labels, else the first fraction)."""
-    for record in records:
-        if record["protocol"] == metric:
-            return float(record["metrics"]["top1"])
+    matching = [record for record in records if record["protocol"] == metric]
+    full = [r for r in matching if r["params"].get("label_fraction", 1.0) == 1.0]
+    for record in full or matching:
+        return float(record["metrics"]["top1"])
     raise ValueError(f"metric {metric!r} was not evaluated; add it to the recipe's protocols")
 
 
@@ -65,7 +66,8 @@ def run_sweep(
         settings = [f"{k}={v}" for k, v in zip(keys, values, strict=True)]
         recipe = load_recipe(recipe_path, [*fixed, *settings])
         run_dir = out / ",".join(settings)
-        train_run(recipe, run_dir)
+        if train_run(recipe, run_dir).stopped == "interrupted":
+            raise KeyboardInterrupt(f"sweep interrupted during {run_dir}; rerun it to resume")
         score = metric_of(evaluate_run(run_dir), metric)
         records.append(
             {
@@ -94,18 +96,32 @@ def format_sweep(records: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _is_number(text: object) -> bool:
+    try:
+        float(str(text))
+    except ValueError:
+        return False
+    return True
+
+
 def plot_sweep(records: list[dict[str, Any]], keys: list[str], path: Path) -> Path:
     """Metric against the first swept key (log scale when positive), one line per other setting."""
     first, others = keys[0], keys[1:]
     figure, axis = plt.subplots(figsize=(5, 3.5), dpi=100)
     groups: dict[str, list[tuple[float, float]]] = {}
+    numeric = all(_is_number(r["settings"][first]) for r in records)
+    categories = list(dict.fromkeys(str(r["settings"][first]) for r in records))
     for record in records:
         label = ", ".join(f"{k}={record['settings'][k]}" for k in others) or record["metric"]
-        groups.setdefault(label, []).append((float(record["settings"][first]), record["top1"]))
+        value = record["settings"][first]
+        x = float(value) if numeric else float(categories.index(str(value)))
+        groups.setdefault(label, []).append((x, record["top1"]))
     for label, points in groups.items():
         points.sort()
         axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
-    if all(float(r["settings"][first]) > 0 for r in records):
+    if not numeric:
+        axis.set_xticks(range(len(categories)), categories)
+    elif all(float(r["settings"][first]) > 0 for r in records):
         axis.set_xscale("log")
     axis.set_xlabel(first)
     axis.set_ylabel(f"{records[0]['metric']} top-1")

@@ -10,6 +10,8 @@ from torch import Tensor
 
 def check_positive(name: str, value: float | Tensor) -> None:
     """Raise if a hyper-parameter (temperature, sigma, epsilon, logit_scale) is not > 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Tensor):
+        raise ValueError(f"{name} must be a number, got {value!r}")
     number = float(value.detach()) if isinstance(value, Tensor) else float(value)
     if not (math.isfinite(number) and number > 0):
         raise ValueError(f"{name} must be a finite number > 0, got {number}")
@@ -17,6 +19,8 @@ def check_positive(name: str, value: float | Tensor) -> None:
 
 def check_in_range(name: str, value: float, low: float, high: float | None = None) -> None:
     """Raise unless ``low <= value`` (and ``value < high`` when ``high`` is given)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name} must be a number, got {value!r}")
     inside = value >= low and (high is None or value < high)
     if not (math.isfinite(value) and inside):
         bound = f"in [{low}, {high})" if high is not None else f">= {low}"
