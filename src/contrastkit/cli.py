@@ -52,15 +52,11 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
     from contrastkit.eval.protocols import format_table
-    from contrastkit.runs import evaluate_run, load_run
+    from contrastkit.runs import evaluate_run
 
-    recipe = load_run(args.run)[0]
-    if args.protocol:
-        recipe = replace(recipe, eval=replace(recipe.eval, protocols=args.protocol.split(",")))
-    records = evaluate_run(args.run, recipe)
+    protocols = args.protocol.split(",") if args.protocol else None
+    records = evaluate_run(args.run, protocols)
     if args.json:
         for record in records:
             print(json.dumps(record))

@@ -6,6 +6,7 @@ A run folder holds ``recipe.json`` (the flat recipe it was trained with), ``chec
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 from pathlib import Path
@@ -172,11 +173,17 @@ def encode_dataset(
     return torch.cat(chunks)
 
 
-def evaluate_run(run_dir: str | Path, recipe: Recipe | None = None) -> list[dict[str, Any]]:
-    """Run the recipe's evaluation protocols on a trained run; writes ``eval.json``."""
+def evaluate_run(run_dir: str | Path, protocols: list[str] | None = None) -> list[dict[str, Any]]:
+    """Run the recipe's evaluation protocols (or ``protocols``) on a trained run.
+
+    Writes the records to ``eval.json`` and returns them.
+    """
     run_dir = Path(run_dir)
-    saved, method, views = load_run(run_dir)
-    recipe = recipe or saved
+    recipe, method, views = load_run(run_dir)
+    if protocols is not None:
+        recipe = dataclasses.replace(
+            recipe, eval=dataclasses.replace(recipe.eval, protocols=protocols)
+        )
     train = load_data(recipe.data, recipe.data.train_split)
     test = load_data(recipe.data, recipe.data.test_split)
     if train.labels is None or test.labels is None:

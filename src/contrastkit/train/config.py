@@ -24,7 +24,7 @@ class TrainConfig:
     lr: float = 0.3  # peak learning rate, reached after warmup
     min_lr: float = 0.0  # learning rate at the end of the cosine decay
     warmup_epochs: float = 0.0  # linear warmup length, in epochs
-    weight_decay: float = 1e-6  # L2 on weights (not on biases or normalization parameters)
+    weight_decay: float = 1e-6  # on weights, not biases or norms (decoupled for AdamW)
     optimizer_momentum: float = 0.9  # SGD / LARS momentum (not a method's EMA momentum)
     seed: int = 0  # initialization, data order and augmentation
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda | cuda:N

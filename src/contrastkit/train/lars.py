@@ -49,6 +49,7 @@ class LARS(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
+        """One LARS update of every parameter that has a gradient."""
         loss = closure() if closure is not None else None
         for group in self.param_groups:
             for param in group["params"]:

@@ -51,6 +51,7 @@ class MetricsLog:
                     self._writer.add_scalar(key, value, record["step"])
 
     def close(self) -> None:
+        """Flush and close the TensorBoard writer, if any."""
         if self._writer is not None:
             self._writer.close()
 

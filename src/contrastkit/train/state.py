@@ -34,10 +34,12 @@ class RandomState:
 
     @classmethod
     def capture(cls, generator: torch.Generator) -> RandomState:
+        """The current state of every stream (torch, augmentation generator, CUDA)."""
         cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
         return cls(torch.get_rng_state(), generator.get_state(), cuda)
 
     def restore(self, generator: torch.Generator) -> None:
+        """Put every stream back where it was captured."""
         torch.set_rng_state(self.torch_state)
         generator.set_state(self.augment_state)
         if self.cuda_states and torch.cuda.is_available():

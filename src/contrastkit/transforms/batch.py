@@ -35,6 +35,7 @@ class ViewBatch:
 
     @property
     def batch_size(self) -> int:
+        """Samples per view (B)."""
         return self.views[0].shape[0]
 
     def to(self, device: torch.device | str, *, channels_last: bool = False) -> ViewBatch:
