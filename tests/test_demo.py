@@ -18,7 +18,10 @@ RECIPE_FILE = Path(__file__).resolve().parents[1] / "recipes" / "simclr_digits.t
 
 def _top1(records: list[dict], protocol: str, fraction: float = 1.0) -> float:
     for record in records:
-        if record["protocol"] == protocol and record["params"].get("label_fraction", 1.0) == fraction:
+        if (
+            record["protocol"] == protocol
+            and record["params"].get("label_fraction", 1.0) == fraction
+        ):
             return float(record["metrics"]["top1"])
     raise AssertionError(f"no {protocol} record")
 
