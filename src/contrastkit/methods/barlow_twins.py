@@ -5,8 +5,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from contrastkit.losses import BarlowTwinsLoss
-from contrastkit.losses.validation import check_in_range
-from contrastkit.methods.base import MethodOutput, check_step, feature_dim
+from contrastkit.methods.base import MethodOutput, check_sizes, check_step, feature_dim
 from contrastkit.modules import make_head
 from contrastkit.transforms.batch import ViewBatch
 
@@ -51,8 +50,7 @@ class BarlowTwins(nn.Module):
         gather_distributed: bool = False,
     ) -> None:
         super().__init__()
-        check_in_range("proj_hidden_dim", proj_hidden_dim, 1)
-        check_in_range("proj_dim", proj_dim, 1)
+        check_sizes(proj_hidden_dim=proj_hidden_dim, proj_dim=proj_dim)
         self.loss = BarlowTwinsLoss(
             lambda_offdiag=lambda_offdiag, gather_distributed=gather_distributed
         )

@@ -7,6 +7,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from torch import Tensor, nn
 
+from contrastkit.losses.validation import check_in_range
 from contrastkit.transforms.batch import ViewBatch
 
 
@@ -47,6 +48,16 @@ class Method(Protocol):
     def parameters(self, recurse: bool = True) -> Any: ...
 
     def state_dict(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+def check_sizes(**sizes: int) -> None:
+    """Raise a ``ValueError`` naming the first size (layer width, count) that is not >= 1.
+
+    Example:
+        >>> check_sizes(proj_dim=128, proj_hidden_dim=2048)
+    """
+    for name, size in sizes.items():
+        check_in_range(name, size, 1)
 
 
 def feature_dim(encoder: nn.Module) -> int:

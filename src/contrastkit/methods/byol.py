@@ -8,8 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from contrastkit.losses import negative_cosine
-from contrastkit.losses.validation import check_in_range
-from contrastkit.methods.base import MethodOutput, check_step, feature_dim
+from contrastkit.methods.base import MethodOutput, check_sizes, check_step, feature_dim
 from contrastkit.modules import cosine_momentum, make_head, update_ema
 from contrastkit.transforms.batch import ViewBatch
 
@@ -61,9 +60,9 @@ class BYOL(nn.Module):
         base_momentum: float = 0.996,
     ) -> None:
         super().__init__()
-        dims = {"proj_hidden_dim": proj_hidden_dim, "proj_dim": proj_dim}
-        for name, size in {**dims, "pred_hidden_dim": pred_hidden_dim}.items():
-            check_in_range(name, size, 1)
+        check_sizes(
+            proj_hidden_dim=proj_hidden_dim, proj_dim=proj_dim, pred_hidden_dim=pred_hidden_dim
+        )
         if not 0.0 <= base_momentum <= 1.0:
             raise ValueError(f"base_momentum must be in [0, 1], got {base_momentum}")
         self.base_momentum = base_momentum

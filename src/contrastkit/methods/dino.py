@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from contrastkit.losses import DINOLoss
-from contrastkit.losses.validation import check_in_range, check_positive
-from contrastkit.methods.base import MethodOutput, check_step, feature_dim
+from contrastkit.losses.validation import check_positive
+from contrastkit.methods.base import MethodOutput, check_sizes, check_step, feature_dim
 from contrastkit.methods.multi_crop import multi_crop_features
 from contrastkit.modules import Center, DINOHead, cosine_momentum, update_ema
 from contrastkit.transforms.batch import ViewBatch
@@ -96,13 +96,12 @@ class DINO(nn.Module):
         global_views: int = 2,
     ) -> None:
         super().__init__()
-        for name, size in {
-            "out_dim": out_dim,
-            "hidden_dim": hidden_dim,
-            "bottleneck_dim": bottleneck_dim,
-            "global_views": global_views,
-        }.items():
-            check_in_range(name, size, 1)
+        check_sizes(
+            out_dim=out_dim,
+            hidden_dim=hidden_dim,
+            bottleneck_dim=bottleneck_dim,
+            global_views=global_views,
+        )
         check_positive("warmup_teacher_temperature", warmup_teacher_temperature)
         check_positive("teacher_temperature", teacher_temperature)
         for name, fraction in {

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from contrastkit.distributed import gather_with_grad
 from contrastkit.losses import info_nce
 from contrastkit.losses.validation import check_in_range, check_positive
-from contrastkit.methods.base import MethodOutput, check_step, feature_dim
+from contrastkit.methods.base import MethodOutput, check_sizes, check_step, feature_dim
 from contrastkit.modules import FeatureQueue, cosine_momentum, make_head, update_ema
 from contrastkit.transforms.batch import ViewBatch
 
@@ -70,8 +70,7 @@ class MoCoV2(nn.Module):
         gather_distributed: bool = False,
     ) -> None:
         super().__init__()
-        for name, size in {"proj_dim": proj_dim, "proj_hidden_dim": proj_hidden_dim}.items():
-            check_in_range(name, size, 1)
+        check_sizes(proj_dim=proj_dim, proj_hidden_dim=proj_hidden_dim)
         check_in_range("queue_size", queue_size, 1)
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f"momentum must be in [0, 1], got {momentum}")
@@ -168,9 +167,9 @@ class MoCoV3(nn.Module):
         gather_distributed: bool = False,
     ) -> None:
         super().__init__()
-        dims = {"proj_dim": proj_dim, "proj_hidden_dim": proj_hidden_dim}
-        for name, size in {**dims, "pred_hidden_dim": pred_hidden_dim}.items():
-            check_in_range(name, size, 1)
+        check_sizes(
+            proj_dim=proj_dim, proj_hidden_dim=proj_hidden_dim, pred_hidden_dim=pred_hidden_dim
+        )
         if not 0.0 <= base_momentum <= 1.0:
             raise ValueError(f"base_momentum must be in [0, 1], got {base_momentum}")
         check_positive("temperature", temperature)

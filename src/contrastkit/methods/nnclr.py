@@ -9,7 +9,7 @@ from torch import Tensor, nn
 from contrastkit.distributed import gather_with_grad
 from contrastkit.losses import info_nce
 from contrastkit.losses.validation import check_in_range, check_positive
-from contrastkit.methods.base import MethodOutput, check_step, feature_dim
+from contrastkit.methods.base import MethodOutput, check_sizes, check_step, feature_dim
 from contrastkit.modules import FeatureQueue, make_head
 from contrastkit.transforms.batch import ViewBatch
 
@@ -62,9 +62,9 @@ class NNCLR(nn.Module):
         gather_distributed: bool = False,
     ) -> None:
         super().__init__()
-        dims = {"proj_dim": proj_dim, "proj_hidden_dim": proj_hidden_dim}
-        for name, size in {**dims, "pred_hidden_dim": pred_hidden_dim}.items():
-            check_in_range(name, size, 1)
+        check_sizes(
+            proj_dim=proj_dim, proj_hidden_dim=proj_hidden_dim, pred_hidden_dim=pred_hidden_dim
+        )
         check_in_range("queue_size", queue_size, 1)
         check_positive("temperature", temperature)
         self.temperature, self.gather_distributed = temperature, gather_distributed

@@ -5,8 +5,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from contrastkit.losses import NTXentLoss, nt_xent
-from contrastkit.losses.validation import check_in_range
-from contrastkit.methods.base import MethodOutput, check_step, feature_dim
+from contrastkit.methods.base import MethodOutput, check_sizes, check_step, feature_dim
 from contrastkit.modules import LearnableTemperature, make_head
 from contrastkit.transforms.batch import ViewBatch
 
@@ -56,8 +55,7 @@ class SimCLR(nn.Module):
         gather_distributed: bool = False,
     ) -> None:
         super().__init__()
-        check_in_range("proj_hidden_dim", proj_hidden_dim, 1)
-        check_in_range("proj_dim", proj_dim, 1)
+        check_sizes(proj_hidden_dim=proj_hidden_dim, proj_dim=proj_dim)
         self.encoder = encoder
         self.projector = make_head(
             "simclr_projection", feature_dim(encoder), hidden_dim=proj_hidden_dim, out_dim=proj_dim

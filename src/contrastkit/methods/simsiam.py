@@ -6,8 +6,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from contrastkit.losses import negative_cosine
-from contrastkit.losses.validation import check_in_range
-from contrastkit.methods.base import MethodOutput, check_step, feature_dim
+from contrastkit.methods.base import MethodOutput, check_sizes, check_step, feature_dim
 from contrastkit.modules import make_head
 from contrastkit.transforms.batch import ViewBatch
 
@@ -55,9 +54,9 @@ class SimSiam(nn.Module):
         stop_gradient: bool = True,
     ) -> None:
         super().__init__()
-        dims = {"proj_dim": proj_dim, "proj_hidden_dim": proj_hidden_dim}
-        for name, size in {**dims, "pred_hidden_dim": pred_hidden_dim}.items():
-            check_in_range(name, size, 1)
+        check_sizes(
+            proj_dim=proj_dim, proj_hidden_dim=proj_hidden_dim, pred_hidden_dim=pred_hidden_dim
+        )
         self.stop_gradient = stop_gradient
         self.encoder = encoder
         self.projector = make_head(

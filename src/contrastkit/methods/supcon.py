@@ -6,8 +6,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from contrastkit.losses import SupConLoss
-from contrastkit.losses.validation import check_in_range
-from contrastkit.methods.base import MethodOutput, check_step, feature_dim
+from contrastkit.methods.base import MethodOutput, check_sizes, check_step, feature_dim
 from contrastkit.methods.multi_crop import multi_crop_features
 from contrastkit.modules import make_head
 from contrastkit.transforms.batch import ViewBatch
@@ -55,8 +54,7 @@ class SupCon(nn.Module):
         gather_distributed: bool = False,
     ) -> None:
         super().__init__()
-        check_in_range("proj_hidden_dim", proj_hidden_dim, 1)
-        check_in_range("proj_dim", proj_dim, 1)
+        check_sizes(proj_hidden_dim=proj_hidden_dim, proj_dim=proj_dim)
         self.loss = SupConLoss(temperature=temperature, gather_distributed=gather_distributed)
         self.encoder = encoder
         self.projector = make_head(

@@ -8,8 +8,8 @@ from torch import Tensor, nn
 
 from contrastkit.distributed import global_mean
 from contrastkit.losses import sinkhorn_knopp
-from contrastkit.losses.validation import check_in_range, check_positive
-from contrastkit.methods.base import MethodOutput, check_step, feature_dim
+from contrastkit.losses.validation import check_positive
+from contrastkit.methods.base import MethodOutput, check_sizes, check_step, feature_dim
 from contrastkit.methods.multi_crop import multi_crop_features
 from contrastkit.modules import make_head
 from contrastkit.transforms.batch import ViewBatch
@@ -95,14 +95,13 @@ class SwAV(nn.Module):
         gather_distributed: bool = False,
     ) -> None:
         super().__init__()
-        for name, size in {
-            "proj_hidden_dim": proj_hidden_dim,
-            "proj_dim": proj_dim,
-            "num_prototypes": num_prototypes,
-            "sinkhorn_iters": sinkhorn_iters,
-            "global_views": global_views,
-        }.items():
-            check_in_range(name, size, 1)
+        check_sizes(
+            proj_hidden_dim=proj_hidden_dim,
+            proj_dim=proj_dim,
+            num_prototypes=num_prototypes,
+            sinkhorn_iters=sinkhorn_iters,
+            global_views=global_views,
+        )
         check_positive("temperature", temperature)
         check_positive("epsilon", epsilon)
         if not 0.0 <= freeze_prototypes_until <= 1.0:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from contrastkit.losses import VICRegLoss
-from contrastkit.losses.validation import check_in_range
-from contrastkit.methods.base import MethodOutput, check_step, feature_dim
+from contrastkit.methods.base import MethodOutput, check_sizes, check_step, feature_dim
 from contrastkit.modules import make_head
 from contrastkit.transforms.batch import ViewBatch
 
@@ -57,8 +56,7 @@ class VICReg(nn.Module):
         gather_distributed: bool = False,
     ) -> None:
         super().__init__()
-        check_in_range("proj_hidden_dim", proj_hidden_dim, 1)
-        check_in_range("proj_dim", proj_dim, 1)
+        check_sizes(proj_hidden_dim=proj_hidden_dim, proj_dim=proj_dim)
         self.loss = VICRegLoss(
             sim_weight=sim_weight,
             var_weight=var_weight,
