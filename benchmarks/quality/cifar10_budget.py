@@ -48,19 +48,19 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime
 import json
 import math
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor, nn
+
+# benchmarks/ is not a package: its shared helpers come from benchmarks/common.py
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import run_record, set_up
 
 from contrastkit.data import ImageDataset, load_dataset
 from contrastkit.data.views import ViewSource
@@ -73,30 +73,6 @@ from contrastkit.transforms.multiview import MultiView
 from contrastkit.transforms.recipes import CIFAR10_MEAN, CIFAR10_STD
 
 RUN_FILES = ("checkpoint.pt", "metrics.jsonl", "recipe.json", "eval.json", "bench.json")
-
-
-# ---------------------------------------------------------------------------------- run record
-def run_record(argv: list[str], threads: int) -> dict[str, Any]:
-    """The command line, git commit, date, torch version and thread count of this run."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=Path(__file__).resolve().parent,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    return {
-        "command": " ".join([sys.executable, str(Path(__file__)), *argv]),
-        "commit": commit or "unknown",
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "torch": torch.__version__,
-        "threads": threads,
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-    }
 
 
 def subset(dataset: ImageDataset, count: int, seed: int) -> ImageDataset:
@@ -361,7 +337,7 @@ def cifar_recipe(args: argparse.Namespace) -> Recipe:
             "batch_size": args.batch,
             "optimizer": "sgd",
             "lr": args.lr,
-            "momentum": args.momentum,
+            "optimizer_momentum": args.momentum,
             "weight_decay": args.weight_decay,
             "seed": args.seed,
             "device": "cpu",
@@ -434,9 +410,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    np.random.seed(args.seed)
+    set_up(args.threads, args.seed)
     budget_s = args.budget_seconds if args.budget_seconds else 60 * args.budget_minutes
     train = subset(load_dataset("cifar10", "train"), args.train_subset, args.seed)
     test = subset(load_dataset("cifar10", "test"), args.test_subset, args.seed)
@@ -474,7 +448,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "run_dir": str(args.run_dir),
         "pipelines": pipelines,
         "random_init": {"knn_top1": random_metrics["top1"], "knn_top5": random_metrics["top5"]},
-        "run": run_record(argv, args.threads),
+        "run": run_record(__file__, argv, args.threads),
     }
     print(table(results))
     if args.out is not None:

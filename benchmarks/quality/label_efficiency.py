@@ -49,10 +49,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+# benchmarks/ is not a package: its shared helpers come from benchmarks/common.py
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import run_record, set_up
 
 from contrastkit.data import ImageDataset, load_dataset
 from contrastkit.encoders import build_encoder
@@ -327,9 +330,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    np.random.seed(args.seed)
+    set_up(args.threads, args.seed)
     runs = {"cifar10": args.cifar_run, "fashion_mnist": args.fmnist_run}
     results: dict[str, Any] = {
         "benchmark": "label_efficiency",
@@ -340,7 +341,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "sup_lr": args.sup_lr,
         "threads": args.threads,
         "datasets": {name: evaluate(name, runs[name], args) for name in args.datasets},
-        "run": budget.run_record(argv, args.threads),
+        "run": run_record(__file__, argv, args.threads),
     }
     results["run"]["command"] = " ".join([sys.executable, str(Path(__file__)), *argv])
     print(table(results))

@@ -53,22 +53,22 @@ from __future__ import annotations
 
 import argparse
 import copy
-import datetime
 import json
 import math
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
+
+# benchmarks/ is not a package: its shared helpers come from benchmarks/common.py
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import run_record, set_up
 
 from contrastkit.data import ImageDataset, load_dataset
 from contrastkit.data.views import ViewSource
@@ -81,30 +81,6 @@ from contrastkit.transforms.recipes import CIFAR10_MEAN, CIFAR10_STD
 LR, MOMENTUM, WEIGHT_DECAY, TEMPERATURE = 0.06, 0.9, 5e-4, 0.5
 PHASES = ("data", "forward", "backward", "optimizer")
 TARGETS = {"encoder_vs_gemm": 0.90, "non_encoder_fraction": 0.05, "ratio_vs_lightly": 1.2}
-
-
-# ---------------------------------------------------------------------------------- run record
-def run_record(argv: list[str], threads: int) -> dict[str, Any]:
-    """The command line, git commit, date, torch version and thread count of this run."""
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=Path(__file__).resolve().parent,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    return {
-        "command": " ".join([sys.executable, str(Path(__file__)), *argv]),
-        "commit": commit or "unknown",
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "torch": torch.__version__,
-        "threads": threads,
-        "python": platform.python_version(),
-        "machine": platform.machine(),
-    }
 
 
 # ---------------------------------------------------------------------------------------- data
@@ -385,9 +361,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    np.random.seed(args.seed)
+    set_up(args.threads, args.seed)
     dataset, data_note = load_images(args.data, max(4 * args.batch, 2048))
 
     runners: dict[str, Any] = {
@@ -441,7 +415,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             results["lightly_version"] = lightly.__version__
         except (ImportError, AttributeError):
             results["lightly_version"] = "unknown"
-    results["run"] = run_record(argv, args.threads)
+    results["run"] = run_record(__file__, argv, args.threads)
     print(table(results))
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,43 @@
+"""What every benchmark script records about its run, and its common set-up."""
+
+from __future__ import annotations
+
+import datetime
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def run_record(script: str, argv: list[str], threads: int) -> dict[str, Any]:
+    """The command line, git commit, date, torch version and thread count of this run."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parent,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    return {
+        "command": " ".join([sys.executable, script, *argv]),
+        "commit": commit or "unknown",
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "torch": torch.__version__,
+        "threads": threads,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+    }
+
+
+def set_up(threads: int, seed: int) -> None:
+    """Fix the thread count and the torch and numpy seeds."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    np.random.seed(seed)
