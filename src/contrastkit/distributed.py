@@ -15,6 +15,7 @@ processes.
 
 from __future__ import annotations
 
+import atexit
 from typing import Any
 
 import torch
@@ -154,7 +155,20 @@ def init_from_env() -> bool:
         dist.init_process_group("nccl")
     else:
         dist.init_process_group("gloo")
+    atexit.register(shutdown)
     return True
+
+
+def shutdown() -> None:
+    """Leave the process group (no-op when not distributed); safe to call twice.
+
+    A process must not reach interpreter teardown with a live group: gloo's worker threads still
+    hold finished work whose tensors then die without a Python interpreter, and the process
+    aborts (SIGABRT) after all its work is done. :func:`init_from_env` registers this to run at
+    exit; call it earlier to leave on purpose.
+    """
+    if is_distributed():
+        dist.destroy_process_group()
 
 
 def barrier() -> None:

@@ -34,6 +34,16 @@ def _torchrun(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
 
 
+def _why(done: subprocess.CompletedProcess[str]) -> str:
+    """The lines that say why a worker died (torchrun's own summary hides them), then the tail."""
+    causes = [
+        line
+        for line in done.stderr.splitlines()
+        if any(key in line for key in ("terminate", "what()", "Error", "error:", "Fatal"))
+    ]
+    return "\n".join(causes[:40]) + "\n...\n" + done.stderr[-1500:]
+
+
 def test_two_processes_repeat_the_single_process_losses(tmp_path: Path) -> None:
     single = subprocess.run(
         [sys.executable, str(HERE / "ddp_worker.py"), str(tmp_path / "one")],
@@ -41,9 +51,9 @@ def test_two_processes_repeat_the_single_process_losses(tmp_path: Path) -> None:
         text=True,
         timeout=300,
     )
-    assert single.returncode == 0, single.stderr[-2000:]
+    assert single.returncode == 0, _why(single)
     done = _torchrun(str(HERE / "ddp_worker.py"), str(tmp_path / "two"))
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == 0, _why(done)
     reference = json.loads((tmp_path / "one.rank0.json").read_text())
     ranks = [json.loads((tmp_path / f"two.rank{r}.json").read_text()) for r in range(2)]
     assert len(reference) == len(ranks[0]) == len(ranks[1]) == 20
@@ -70,7 +80,7 @@ def test_torchrun_cli_trains_and_rank_zero_writes_the_run(tmp_path: Path) -> Non
         "--out",
         str(out),
     )
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == 0, _why(done)
     assert "max_steps after 3 steps" in done.stdout
     assert (out / "checkpoint.pt").is_file() and (out / "recipe.json").is_file()
     assert not list(out.glob("*.tmp"))

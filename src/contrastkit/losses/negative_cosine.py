@@ -30,7 +30,7 @@ class NegativeCosineLoss(nn.Module):
         >>> import torch
         >>> loss = NegativeCosineLoss()
         >>> p = torch.randn(8, 32)
-        >>> float(loss(p, p))
+        >>> round(float(loss(p, p)), 4)
         -1.0
     """
 

@@ -104,14 +104,19 @@ def fit(
         method, data, config, optimizer, generator, device, directory, steps_per_epoch
     )
     loop.observer = observer
-    if world_size() > 1:
+    if world_size() == 1:
+        return loop.run(order, position)
+    # its own group: gradient all-reduces must not interleave with the collectives of the
+    # backward pass itself (gathered negatives, global BatchNorm)
+    group = torch.distributed.new_group()
+    try:
         loop.model = DistributedDataParallel(
             method,
             device_ids=[device.index] if device.type == "cuda" else None,
             broadcast_buffers=False,  # queues, centers and global BN statistics stay in sync
-            # its own group: gradient all-reduces must not interleave with the collectives of
-            # the backward pass itself (gathered negatives, global BatchNorm)
-            process_group=torch.distributed.new_group(),
+            process_group=group,
             find_unused_parameters=True,  # e.g. SwAV's prototypes while frozen
         )
-    return loop.run(order, position)
+        return loop.run(order, position)
+    finally:
+        torch.distributed.destroy_process_group(group)
