@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from contrastkit.pipelines.image import build_model, build_views
 from contrastkit.recipe import load_recipe
 from contrastkit.registry import METHODS
-from contrastkit.runs import build_model, build_views, train_run
+from contrastkit.runs import train_run
 
 RECIPES = sorted((Path(__file__).resolve().parents[1] / "recipes").glob("*.toml"))
 CHANNELS = {"digits": 1, "fashion_mnist": 1, "cifar10": 3}

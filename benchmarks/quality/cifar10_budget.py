@@ -66,8 +66,8 @@ from contrastkit.data import ImageDataset, load_dataset
 from contrastkit.data.views import ViewSource
 from contrastkit.encoders import SmallConvNet
 from contrastkit.eval import knn_accuracy
+from contrastkit.pipelines.image import build_model, build_views, encode_dataset
 from contrastkit.recipe import Recipe, recipe_from_dict
-from contrastkit.runs import build_model, build_views, encode_dataset
 from contrastkit.train import fit, warmup_cosine
 from contrastkit.transforms.multiview import MultiView
 from contrastkit.transforms.recipes import CIFAR10_MEAN, CIFAR10_STD

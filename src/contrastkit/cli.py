@@ -81,8 +81,8 @@ def _embed(args: argparse.Namespace) -> int:
 
 def _views(args: argparse.Namespace) -> int:
     from contrastkit.data.load import load_dataset
+    from contrastkit.pipelines.image import build_views
     from contrastkit.recipe import DataConfig
-    from contrastkit.runs import build_views
     from contrastkit.transforms.grid import save_view_grid
 
     dataset = load_dataset(args.data, args.split)

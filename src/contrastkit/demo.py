@@ -16,17 +16,16 @@ from typing import Any
 import torch
 
 from contrastkit.eval.protocols import evaluate_features, format_table
-from contrastkit.recipe import Recipe, recipe_from_dict
-from contrastkit.report import write_report
-from contrastkit.runs import (
+from contrastkit.pipelines.image import (
     build_model,
     build_views,
     encode_dataset,
-    evaluate_run,
     evaluation_options,
     load_data,
-    train_run,
 )
+from contrastkit.recipe import Recipe, recipe_from_dict
+from contrastkit.report import write_report
+from contrastkit.runs import evaluate_run, train_run
 
 # The same settings as recipes/simclr_digits.toml (kept in code so the demo runs from a wheel).
 DEMO_RECIPE: dict[str, Any] = {

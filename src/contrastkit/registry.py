@@ -52,11 +52,16 @@ LOSSES: dict[str, LossEntry] = {
 
 @dataclass(frozen=True)
 class MethodEntry:
-    """A registered method: its class, paper and whether it needs labelled data."""
+    """A registered method: its class, paper, whether it needs labelled data, and its modality.
+
+    ``modality`` picks the pipeline that builds its data and model and evaluates it
+    (:mod:`contrastkit.pipelines`): ``"image"``, ``"text"`` or ``"image_text"``.
+    """
 
     cls: Callable[..., nn.Module]
     paper: str
     needs_labels: bool = False
+    modality: str = "image"
 
 
 METHODS: dict[str, MethodEntry] = {

@@ -13,10 +13,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from contrastkit.pipelines.image import load_data
 from contrastkit.report import embedded, logged
 from contrastkit.report.analysis import embed, sample
 from contrastkit.report.html import Section, page
-from contrastkit.runs import RECIPE_NAME, load_data, load_run
+from contrastkit.runs import RECIPE_NAME, load_run
 from contrastkit.train.metrics_log import read_metrics
 
 REPORT_NAME = "report.html"

@@ -1,0 +1,41 @@
+"""What a modality (images, text, image-text pairs) provides to turn a recipe into a run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from torch import nn
+
+from contrastkit.recipe import Recipe
+from contrastkit.train.loop import BatchSource
+
+
+@dataclass
+class TrainingSetup:
+    """Everything ``fit`` needs besides the training options.
+
+    Attributes:
+        method: the method module with its encoder(s), untrained.
+        source: turns sample indices into the method's batches.
+        notes: lines to print after training (for example, how many corrupt files were skipped).
+    """
+
+    method: nn.Module
+    source: BatchSource
+    notes: list[str] = field(default_factory=list)
+
+
+class Pipeline(Protocol):
+    """One modality's recipe-to-run glue; :mod:`contrastkit.runs` dispatches on the method.
+
+    ``build_method`` must give the same architecture as ``training_setup`` so that a checkpoint's
+    weights load into it; ``evaluate`` runs ``recipe.eval.protocols`` on a trained method and
+    returns one record per result (the rows of ``eval.json``).
+    """
+
+    def training_setup(self, recipe: Recipe) -> TrainingSetup: ...
+
+    def build_method(self, recipe: Recipe) -> nn.Module: ...
+
+    def evaluate(self, recipe: Recipe, method: nn.Module) -> list[dict[str, Any]]: ...
