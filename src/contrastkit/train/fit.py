@@ -9,6 +9,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from contrastkit.data.batches import BatchOrder
+from contrastkit.data.text_batches import LengthGroupedOrder
 from contrastkit.distributed import rank, world_size
 from contrastkit.methods.base import Method
 from contrastkit.modules.global_batch_norm import convert_global_batch_norm
@@ -43,6 +44,16 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
+def _batch_order(data: BatchSource, config: TrainConfig) -> BatchOrder:
+    """Shuffled batches; length-grouped when the source gives per-sample ``lengths`` (text),
+    so that dynamic padding pads little."""
+    shard = {"seed": config.seed, "rank": rank(), "world_size": world_size()}
+    lengths = getattr(data, "lengths", None)
+    if lengths is not None:
+        return LengthGroupedOrder(lengths, config.batch_size, **shard)
+    return BatchOrder(len(data), config.batch_size, **shard)
+
+
 def fit(
     method: nn.Module,
     data: BatchSource,
@@ -59,7 +70,10 @@ def fit(
     ``run_dir/checkpoint.pt``: model (with EMA teachers, queues, centers), optimizer, data
     position and random states, so that a resumed run repeats exactly the losses an
     uninterrupted one would have had (on CPU). Metrics go to ``run_dir/metrics.jsonl``;
-    ``observer`` (e.g. the health monitor) adds its own after each step.
+    ``observer`` (e.g. the health monitor) adds its own after each step. A source with a
+    ``lengths`` attribute (per-sample token counts, as text sources have) gets length-grouped
+    batches (:class:`~contrastkit.data.text_batches.LengthGroupedOrder`), still a pure function
+    of seed and epoch.
 
     Raises:
         TrainingDivergedError: the loss became nan or inf (the last good checkpoint is kept).
@@ -85,9 +99,7 @@ def fit(
         weight_decay=config.weight_decay,
         momentum=config.optimizer_momentum,
     )
-    order = BatchOrder(
-        len(data), config.batch_size, seed=config.seed, rank=rank(), world_size=world_size()
-    )
+    order = _batch_order(data, config)
     steps_per_epoch = order.batches_per_epoch // config.accumulate
     if steps_per_epoch < 1:
         raise ValueError(
