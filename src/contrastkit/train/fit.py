@@ -47,11 +47,11 @@ def resolve_device(name: str) -> torch.device:
 def _batch_order(data: BatchSource, config: TrainConfig) -> BatchOrder:
     """Shuffled batches; length-grouped when the source gives per-sample ``lengths`` (text),
     so that dynamic padding pads little."""
-    shard = {"seed": config.seed, "rank": rank(), "world_size": world_size()}
+    seed, size, shard = config.seed, config.batch_size, (rank(), world_size())
     lengths = getattr(data, "lengths", None)
     if lengths is not None:
-        return LengthGroupedOrder(lengths, config.batch_size, **shard)
-    return BatchOrder(len(data), config.batch_size, **shard)
+        return LengthGroupedOrder(lengths, size, seed=seed, rank=shard[0], world_size=shard[1])
+    return BatchOrder(len(data), size, seed=seed, rank=shard[0], world_size=shard[1])
 
 
 def fit(
