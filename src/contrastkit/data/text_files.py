@@ -7,6 +7,7 @@ import re
 import warnings
 from pathlib import Path
 
+from contrastkit.data.sts_files import read_sts_tsv
 from contrastkit.data.text_corpus import Skips, TextCorpus, decoded_lines, finish, read_bytes
 
 PAIR_COLUMNS = ("anchor", "positive", "negative")
@@ -98,7 +99,7 @@ def read_pairs_csv(path: str | Path) -> TextCorpus:
 def read_sts_file(path: str | Path) -> TextCorpus:
     """Scored sentence pairs from an STS-benchmark file (tab-separated, no header).
 
-    The parsing is :func:`contrastkit.eval.sts.read_sts_tsv`'s (columns genre, file, year,
+    The parsing is :func:`contrastkit.data.sts_files.read_sts_tsv`'s (columns genre, file, year,
     id, score, sentence1, sentence2); its count of malformed rows lands in ``reasons``.
 
     Returns:
@@ -111,7 +112,6 @@ def read_sts_file(path: str | Path) -> TextCorpus:
         >>> read_sts_file(f).items
         [('A cat sits.', 'A cat is sitting.', 4.5)]
     """
-    from contrastkit.eval.sts import read_sts_tsv  # the one STS parser, shared with evaluation
 
     skips = Skips()
     with warnings.catch_warnings(record=True) as caught:
