@@ -1,7 +1,7 @@
 """Self-supervised methods: one file each, composing encoder + head + loss + state."""
 
 from contrastkit.methods.barlow_twins import BarlowTwins
-from contrastkit.methods.base import Method, MethodOutput, feature_dim
+from contrastkit.methods.base import CachedMethod, Method, MethodOutput, feature_dim
 from contrastkit.methods.byol import BYOL
 from contrastkit.methods.dino import DINO, teacher_temperature_schedule
 from contrastkit.methods.moco import MoCoV2, MoCoV3
@@ -17,6 +17,7 @@ __all__ = [
     "DINO",
     "NNCLR",
     "BarlowTwins",
+    "CachedMethod",
     "Method",
     "MethodOutput",
     "MoCoV2",

@@ -1,4 +1,4 @@
-"""What every method returns, and the protocol the training engine relies on."""
+"""What every method returns, and the protocols the training engine relies on."""
 
 from __future__ import annotations
 
@@ -48,6 +48,44 @@ class Method(Protocol):
     def parameters(self, recurse: bool = True) -> Any: ...
 
     def state_dict(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+@runtime_checkable
+class CachedMethod(Protocol):
+    """A method whose step splits into per-sample embedding and a whole-batch loss.
+
+    Gradient caching (GradCache, Gao et al., arXiv 2101.06983;
+    :mod:`contrastkit.train.gradcache`) trains a loss with in-batch negatives at a batch size
+    whose activations do not fit in memory, with the gradients of the whole batch. It needs the
+    method's ``forward`` cut in two, with ``forward`` being exactly::
+
+        self.loss_from_embeddings(self.embed(batch, progress=p), batch, progress=p)
+
+    ``embed(batch, *, progress) -> tuple[Tensor, ...]``: the expensive per-sample part (the
+    encoder), with gradients: e.g. ``(h_a, h_b)``, each (B, F). Every tensor holds the batch's
+    B samples along dim 0 in batch order, so that the embeddings of consecutive sub-batches
+    (``batch.split(size)``), concatenated along dim 0, are those of the whole batch: a
+    multi-view method returns one tensor per view, not a view-major (V * B, F) stack. It
+    validates the batch, may use randomness (dropout: the engine replays it exactly) and must
+    not change state (no EMA update, no queue write): the engine runs it twice per sub-batch,
+    once without autograd and once with.
+
+    ``loss_from_embeddings(embeddings, batch, *, progress) -> MethodOutput``: everything else,
+    once per step, on the whole batch: the heads (their BatchNorm then sees the whole batch),
+    the loss with its in-batch negatives (and its gather across processes), state updates (EMA
+    teachers, queues) and targets that need no gradient, such as momentum-encoder keys
+    (computed from ``batch`` under ``torch.no_grad()`` after the EMA update). Parameters it
+    uses directly (heads, a learnable temperature) get their gradients from its loss.
+
+    Implemented by :class:`~contrastkit.methods.SimCLR`, :class:`~contrastkit.methods.MoCoV3`
+    and :class:`~contrastkit.methods.SupCon`.
+    """
+
+    def embed(self, batch: Any, *, progress: float) -> tuple[Tensor, ...]: ...
+
+    def loss_from_embeddings(
+        self, embeddings: tuple[Tensor, ...], batch: Any, *, progress: float
+    ) -> MethodOutput: ...
 
 
 def check_sizes(**sizes: int) -> None:

@@ -136,6 +136,11 @@ class MoCoV3(nn.Module):
     predictor Linear-BN-ReLU-Linear. ``embeddings`` are the online projections (z_a, z_b);
     ``logs`` hold ``momentum``.
 
+    Supports gradient caching (:class:`~contrastkit.methods.base.CachedMethod`): ``embed``
+    gives the online features (h_a, h_b); heads, EMA update, keys and loss run once per step on
+    the whole batch. The keys are a no-grad forward of the momentum encoder on the whole batch
+    (no activations kept, but each layer's output for all B samples exists at once).
+
     Args:
         encoder: backbone with an integer ``feature_dim``.
         proj_dim: output width of projector and predictor (256).
@@ -186,16 +191,28 @@ class MoCoV3(nn.Module):
         self.momentum_projector = copy.deepcopy(self.projector).requires_grad_(False)
 
     def forward(self, batch: ViewBatch, *, progress: float) -> MethodOutput:
+        return self.loss_from_embeddings(
+            self.embed(batch, progress=progress), batch, progress=progress
+        )
+
+    def embed(self, batch: ViewBatch, *, progress: float) -> tuple[Tensor, Tensor]:
+        """Online encoder features (h_a, h_b), each (B, F), of views 0 and 1."""
         check_step(batch, progress, method="MoCoV3")
-        x_a, x_b = batch.views[0], batch.views[1]
-        z_a, z_b = self.projector(self.encoder(x_a)), self.projector(self.encoder(x_b))
+        return self.encoder(batch.views[0]), self.encoder(batch.views[1])
+
+    def loss_from_embeddings(
+        self, embeddings: tuple[Tensor, ...], batch: ViewBatch, *, progress: float
+    ) -> MethodOutput:
+        """Heads, the EMA update, the momentum keys of ``batch`` (no_grad) and the loss."""
+        h_a, h_b = embeddings
+        z_a, z_b = self.projector(h_a), self.projector(h_b)
         q_a, q_b = self.predictor(z_a), self.predictor(z_b)
         momentum = cosine_momentum(progress, base=self.base_momentum)
         with torch.no_grad():
             update_ema(self.encoder, self.momentum_encoder, momentum)
             update_ema(self.projector, self.momentum_projector, momentum)
-            k_a = self.momentum_projector(self.momentum_encoder(x_a))
-            k_b = self.momentum_projector(self.momentum_encoder(x_b))
+            k_a = self.momentum_projector(self.momentum_encoder(batch.views[0]))
+            k_b = self.momentum_projector(self.momentum_encoder(batch.views[1]))
         loss = self._ctr(q_a, k_b) + self._ctr(q_b, k_a)
         return MethodOutput(
             loss=loss, embeddings=(z_a.detach(), z_b.detach()), logs={"momentum": momentum}

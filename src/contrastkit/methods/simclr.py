@@ -22,6 +22,8 @@ class SimCLR(nn.Module):
 
     Only views 0 and 1 of the batch are used. The two views go through the encoder separately
     (BatchNorm statistics per view). ``embeddings`` are (z_a, z_b); ``encode`` returns h.
+    Supports gradient caching (:class:`~contrastkit.methods.base.CachedMethod`): ``embed``
+    gives (h_a, h_b), the head and the loss run on the whole batch.
 
     Args:
         encoder: backbone with an integer ``feature_dim``.
@@ -65,17 +67,29 @@ class SimCLR(nn.Module):
         self.temperature = LearnableTemperature(temperature) if learnable_temperature else None
 
     def forward(self, batch: ViewBatch, *, progress: float) -> MethodOutput:
+        return self.loss_from_embeddings(
+            self.embed(batch, progress=progress), batch, progress=progress
+        )
+
+    def embed(self, batch: ViewBatch, *, progress: float) -> tuple[Tensor, Tensor]:
+        """Encoder features (h_a, h_b), each (B, F), of views 0 and 1 (run separately)."""
         check_step(batch, progress, method="SimCLR")
-        z_a = self.projector(self.encoder(batch.views[0]))
-        z_b = self.projector(self.encoder(batch.views[1]))
-        embeddings = (z_a.detach(), z_b.detach())
+        return self.encoder(batch.views[0]), self.encoder(batch.views[1])
+
+    def loss_from_embeddings(
+        self, embeddings: tuple[Tensor, ...], batch: ViewBatch, *, progress: float
+    ) -> MethodOutput:
+        """Projection head (per view) and NT-Xent on the whole batch's features (h_a, h_b)."""
+        h_a, h_b = embeddings
+        z_a, z_b = self.projector(h_a), self.projector(h_b)
+        detached = (z_a.detach(), z_b.detach())
         if self.temperature is None:
-            return MethodOutput(loss=self.criterion(z_a, z_b), embeddings=embeddings)
+            return MethodOutput(loss=self.criterion(z_a, z_b), embeddings=detached)
         temperature = self.temperature()
         loss = nt_xent(
             z_a, z_b, temperature=temperature, gather_distributed=self.gather_distributed
         )
-        return MethodOutput(loss, embeddings, logs={"temperature": float(temperature.detach())})
+        return MethodOutput(loss, detached, logs={"temperature": float(temperature.detach())})
 
     def encode(self, x: Tensor) -> Tensor:
         return self.encoder(x)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -24,7 +25,8 @@ class SupCon(nn.Module):
     All V views of ``batch.views`` are anchors; same-size views run through the encoder as one
     batch. Needs ``batch.labels`` (B,): train it on a labelled dataset. With distinct labels it
     is SimCLR's NT-Xent. ``MethodOutput.embeddings`` are the normalized projections of views 0
-    and 1.
+    and 1. Supports gradient caching (:class:`~contrastkit.methods.base.CachedMethod`):
+    ``embed`` gives one (B, F) feature tensor per view; head and loss run on the whole batch.
 
     Args:
         encoder: backbone with a ``feature_dim`` attribute.
@@ -62,14 +64,28 @@ class SupCon(nn.Module):
         )
 
     def forward(self, batch: ViewBatch, *, progress: float) -> MethodOutput:
+        return self.loss_from_embeddings(
+            self.embed(batch, progress=progress), batch, progress=progress
+        )
+
+    def embed(self, batch: ViewBatch, *, progress: float) -> tuple[Tensor, ...]:
+        """Encoder features of every view: V tensors (B, F), same-size views run as one batch."""
         check_step(batch, progress, method="SupCon")
-        views, batch_size = len(batch.views), batch.batch_size
         if batch.labels is None:
             raise ValueError(
                 "SupCon is supervised: the batch has no labels (batch.labels is None); "
                 "train it on a labelled dataset"
             )
-        z = F.normalize(self.projector(multi_crop_features(self.encoder, batch.views)), dim=1)
+        return multi_crop_features(self.encoder, batch.views).split(batch.batch_size)
+
+    def loss_from_embeddings(
+        self, embeddings: tuple[Tensor, ...], batch: ViewBatch, *, progress: float
+    ) -> MethodOutput:
+        """Projection, normalization and the SupCon loss over all views of the whole batch."""
+        if batch.labels is None:
+            raise ValueError("SupCon is supervised: the batch has no labels (batch.labels is None)")
+        views, batch_size = len(embeddings), embeddings[0].shape[0]
+        z = F.normalize(self.projector(torch.cat(embeddings)), dim=1)
         features = z.reshape(views, batch_size, -1).transpose(0, 1)  # (B, V, D)
         loss = self.loss(features, batch.labels)
         return MethodOutput(loss, (features[:, 0].detach(), features[:, 1].detach()))

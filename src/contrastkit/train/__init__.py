@@ -1,4 +1,5 @@
-"""The training engine: ``fit``, its configuration, optimizers, schedules and checkpoints."""
+"""The training engine: ``fit``, its configuration, optimizers, schedules, checkpoints and
+gradient caching."""
 
 from contrastkit.train.checkpoint import load_checkpoint, save_checkpoint
 from contrastkit.train.config import TrainConfig
@@ -10,6 +11,7 @@ from contrastkit.train.fit import (
     fit,
     resolve_device,
 )
+from contrastkit.train.gradcache import GradCache
 from contrastkit.train.lars import LARS
 from contrastkit.train.metrics_log import MetricsLog, read_metrics
 from contrastkit.train.optim import build_optimizer, parameter_groups
@@ -19,6 +21,7 @@ __all__ = [
     "LARS",
     "BatchSource",
     "FitResult",
+    "GradCache",
     "MetricsLog",
     "StepObserver",
     "TrainConfig",

@@ -17,9 +17,14 @@ class TrainConfig:
     """
 
     epochs: int = 100  # passes over the training data
-    batch_size: int = 256  # samples per micro-batch (per process)
-    # micro-batches per optimizer step; negatives, EMA updates and queue writes stay per micro-batch
+    batch_size: int = 256  # samples per batch (per process): the loss's in-batch negatives
+    # batches per optimizer step (gradient accumulation); negatives, EMA updates and queue
+    # writes stay per batch
     accumulate: int = 1
+    # gradient caching (GradCache, train/gradcache.py): embed each batch in sub-batches of this
+    # many samples, take the loss on the whole batch: its gradients at one sub-batch's
+    # activation memory, for methods with embed + loss_from_embeddings (CachedMethod); None: off
+    micro_batch_size: int | None = None
     optimizer: str = "sgd"  # sgd | lars | adamw
     lr: float = 0.3  # peak learning rate, reached after warmup
     min_lr: float = 0.0  # learning rate at the end of the cosine decay
@@ -64,8 +69,25 @@ class TrainConfig:
             raise ValueError(
                 f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
             )
+        self._check_micro_batch_size()
         if self.warmup_epochs > self.epochs:
             raise ValueError(f"warmup_epochs ({self.warmup_epochs}) exceeds epochs ({self.epochs})")
+
+    def _check_micro_batch_size(self) -> None:
+        size = self.micro_batch_size
+        if size is None:
+            return
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(
+                f"micro_batch_size must be an integer >= 1 (samples per gradient-caching "
+                f"sub-batch), got {size!r}; leave it unset to turn gradient caching off"
+            )
+        if size > self.batch_size:
+            raise ValueError(
+                f"micro_batch_size ({size}) exceeds batch_size ({self.batch_size}): gradient "
+                "caching splits each batch into sub-batches of micro_batch_size samples; set "
+                "micro_batch_size at most batch_size (a divisor avoids a smaller last sub-batch)"
+            )
 
     # Settings that must not change when a run resumes, or the resumed run would differ.
     RESUME_KEYS = ("epochs", "batch_size", "accumulate", "optimizer", "seed", "warmup_epochs")

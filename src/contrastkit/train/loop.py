@@ -18,6 +18,7 @@ from contrastkit.data.batches import BatchOrder
 from contrastkit.distributed import rank, world_size
 from contrastkit.methods.base import MethodOutput
 from contrastkit.train.config import TrainConfig
+from contrastkit.train.gradcache import GradCache
 from contrastkit.train.interrupt import StopRequest
 from contrastkit.train.metrics_log import MetricsLog
 from contrastkit.train.optim import set_learning_rate
@@ -118,6 +119,15 @@ class TrainingLoop:
         self.is_main = rank() == 0
         self.saved_step: int | None = None
         self.observer: StepObserver | None = None
+        self.grad_cache = (  # calls the method itself (not a DDP wrapper); averages gradients
+            GradCache(
+                method,
+                micro_batch_size=config.micro_batch_size,
+                autocast=lambda: autocast_context(device, config.precision),
+            )
+            if config.micro_batch_size is not None
+            else None
+        )
 
     def run(self, order: BatchOrder, position: Position) -> FitResult:
         log = (
@@ -190,16 +200,26 @@ class TrainingLoop:
         total, logs = 0.0, {"lr": lr}
         for indices in group:
             batch = self.data(indices, self.generator, self.device)
-            with autocast_context(self.device, self.config.precision):
-                output = self.model(batch, progress=step / self.total_steps)
+            output = self._forward_backward(batch, step / self.total_steps, len(group))
             value = float(output.loss.detach())
             if not math.isfinite(value):
                 return value, logs, output
-            (output.loss / len(group)).backward()
             total += value / len(group)
             logs.update(output.logs)
+        if self.grad_cache is not None:
+            self.grad_cache.average_gradients()  # DDP's job when DDP runs the forward
         self.optimizer.step()
         return total, logs, output
+
+    def _forward_backward(self, batch: Any, progress: float, accumulate: int) -> MethodOutput:
+        """One batch's output; its loss / ``accumulate`` backpropagated unless non-finite."""
+        if self.grad_cache is not None:
+            return self.grad_cache.backward(batch, progress=progress, accumulate=accumulate)
+        with autocast_context(self.device, self.config.precision):
+            output: MethodOutput = self.model(batch, progress=progress)
+        if math.isfinite(float(output.loss.detach())):
+            (output.loss / accumulate).backward()
+        return output
 
     def _log(
         self,

@@ -44,3 +44,24 @@ class ViewBatch:
         views = [v.to(device, non_blocking=True, memory_format=memory) for v in self.views]
         labels = self.labels.to(device) if self.labels is not None else None
         return ViewBatch(views, labels)
+
+    def split(self, size: int) -> list[ViewBatch]:
+        """Consecutive sub-batches of ``size`` samples, views and labels sliced together.
+
+        The last sub-batch holds the remainder when ``size`` does not divide B. The slices share
+        memory with this batch (no copies). Gradient caching
+        (:mod:`contrastkit.train.gradcache`) embeds a batch in these pieces.
+
+        Example:
+            >>> batch = ViewBatch([torch.zeros(5, 3, 2, 2)] * 2, labels=torch.arange(5))
+            >>> [(part.batch_size, part.labels.tolist()) for part in batch.split(2)]
+            [(2, [0, 1]), (2, [2, 3]), (1, [4])]
+        """
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"split size must be an integer >= 1, got {size!r}")
+        pieces = [view.split(size) for view in self.views]
+        labels = self.labels.split(size) if self.labels is not None else None
+        return [
+            ViewBatch([piece[i] for piece in pieces], None if labels is None else labels[i])
+            for i in range(len(pieces[0]))
+        ]
