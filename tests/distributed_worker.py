@@ -91,6 +91,7 @@ CASES: dict[str, Case] = {
     "siglip": lambda m, a, b, y: losses.SigLIPLoss(gather_distributed=True)(
         m(a), m(b), m.logit_scale, m.logit_bias
     ),
+    "cosent": lambda m, a, b, y: losses.CoSENTLoss(gather_distributed=True)(m(a), m(b), y.float()),
     "negative_cosine": lambda m, a, b, y: losses.NegativeCosineLoss()(m(a), m(b)),
     "barlow_twins": lambda m, a, b, y: losses.BarlowTwinsLoss(gather_distributed=True)(m(a), m(b)),
     "vicreg": lambda m, a, b, y: losses.VICRegLoss(gather_distributed=True)(m(a), m(b)),
@@ -98,11 +99,44 @@ CASES: dict[str, Case] = {
         _scores(m, m(a)), _scores(m, m(b))
     ),
     "dino": lambda m, a, b, y: _dino(m, a, b),
+    # The tiled losses (chunk_size: blocks of 3 rows, which divides no local batch's 2B rows).
+    "nt_xent_tiled": lambda m, a, b, y: losses.NTXentLoss(gather_distributed=True, chunk_size=3)(
+        m(a), m(b)
+    ),
+    "info_nce_tiled": lambda m, a, b, y: losses.InfoNCELoss(
+        temperature=0.2, gather_distributed=True, chunk_size=3
+    )(m(a), m(b), negatives=torch.linspace(-1, 1, 3 * OUT_DIM).reshape(3, OUT_DIM)),
+    "supcon_tiled": lambda m, a, b, y: losses.SupConLoss(gather_distributed=True, chunk_size=3)(
+        torch.stack([m(a), m(b)], dim=1), y
+    ),
+    "dcl_tiled": lambda m, a, b, y: losses.DCLWLoss(gather_distributed=True, chunk_size=3)(
+        m(a), m(b)
+    ),
+    "clip_tiled": lambda m, a, b, y: losses.CLIPLoss(gather_distributed=True, chunk_size=3)(
+        m(a), m(b), m.logit_scale
+    ),
+    "clip_labels_tiled": lambda m, a, b, y: losses.CLIPLoss(gather_distributed=True, chunk_size=3)(
+        m(a), m(b), m.logit_scale, labels=y
+    ),
+    "siglip_tiled": lambda m, a, b, y: losses.SigLIPLoss(gather_distributed=True, chunk_size=3)(
+        m(a), m(b), m.logit_scale, m.logit_bias
+    ),
 }
+TILED_CASES = tuple(name for name in CASES if name.endswith("_tiled"))
 
 # Per-process batch sizes, rank order: equal halves, and an unequal split.
 SPLITS = {"equal": [4, 4], "unequal": [3, 5]}
-UNEQUAL_CASES = ("nt_xent", "info_nce", "supcon", "clip", "siglip", "barlow_twins", "swav")
+UNEQUAL_CASES = (
+    "nt_xent",
+    "info_nce",
+    "supcon",
+    "clip",
+    "siglip",
+    "cosent",
+    "barlow_twins",
+    "swav",
+    *TILED_CASES,
+)
 
 
 def run(out_path: str) -> None:

@@ -47,6 +47,17 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     return {"ranks": [load("rank0.pt"), load("rank1.pt")], "single": load("single.pt")}
 
 
+# The tiled losses (chunk_size set): the same check, over blocks of the similarity matrix.
+TILED = (
+    "nt_xent_tiled",
+    "info_nce_tiled",
+    "supcon_tiled",
+    "dcl_tiled",
+    "clip_tiled",
+    "clip_labels_tiled",
+    "siglip_tiled",
+)
+
 CASE_NAMES = [
     *(
         f"{name}/equal"
@@ -68,6 +79,7 @@ CASE_NAMES = [
             "swav",
             "dino",
             "center",
+            *TILED,
         )
     ),
     *(
@@ -81,6 +93,7 @@ CASE_NAMES = [
             "barlow_twins",
             "swav",
             "center",
+            *TILED,
         )
     ),
 ]
@@ -111,6 +124,7 @@ def test_every_loss_is_covered() -> None:
         "HardNegativeNCELoss",
         "CLIPLoss",
         "SigLIPLoss",
+        "CoSENTLoss",
         "NegativeCosineLoss",
         "BarlowTwinsLoss",
         "VICRegLoss",

@@ -20,6 +20,8 @@ def _inputs(name: str) -> tuple[tuple, dict]:
         return (a, b, 10.0), {}
     if name == "siglip":
         return (a, b, 10.0, -10.0), {}
+    if name == "cosent":
+        return (a, b, torch.linspace(0.0, 5.0, 6)), {}
     if name == "dino":
         return (torch.randn(6, 4, 8), torch.randn(6, 2, 8)), {"center": torch.zeros(8)}
     return (a, b), {}

@@ -25,9 +25,11 @@ def _train(args: argparse.Namespace) -> int:
     from contrastkit.recipe import load_recipe
     from contrastkit.runs import evaluate_run, train_run
 
-    recipe = load_recipe(
-        args.recipe, [*args.set, *(["skip_corrupt=true"] if args.skip_corrupt else [])]
-    )
+    flags = [
+        *(["skip_corrupt=true"] if args.skip_corrupt else []),
+        *(["skip_missing=true"] if args.skip_missing else []),
+    ]
+    recipe = load_recipe(args.recipe, [*args.set, *flags])
     if init_from_env() and rank() != 0:
         train_run(recipe, args.out)  # rank 0 evaluates, writes the report and prints
         return 0
@@ -56,7 +58,7 @@ def _eval(args: argparse.Namespace) -> int:
     from contrastkit.runs import evaluate_run
 
     protocols = args.protocol.split(",") if args.protocol else None
-    records = evaluate_run(args.run, protocols)
+    records = evaluate_run(args.run, protocols, data=args.data)
     if args.json:
         for record in records:
             print(json.dumps(record))
@@ -139,11 +141,25 @@ def _add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         action="store_true",
         help="skip unreadable image files of a folder dataset (counted at the end)",
     )
+    train.add_argument(
+        "--skip-missing",
+        action="store_true",
+        help="image-caption data: leave out pairs whose image file is missing or unreadable",
+    )
     train.set_defaults(handler=_train)
 
     evaluate = commands.add_parser("eval", help="evaluate a trained run's frozen features")
     evaluate.add_argument("run", type=Path, help="run folder")
-    evaluate.add_argument("--protocol", help="comma-separated protocols: knn,linear")
+    evaluate.add_argument(
+        "--protocol",
+        help="comma-separated protocols: knn,linear (images), sts (text), "
+        "retrieval,zero_shot (image-text)",
+    )
+    evaluate.add_argument(
+        "--data",
+        help="text runs: STS pairs to report (stsb = STS-B test, stsb_dev, or a file); "
+        "image-text runs: the labelled images of zero_shot (cifar10 or a class folder)",
+    )
     evaluate.add_argument(
         "--json", action="store_true", help="one JSON object per protocol per line"
     )

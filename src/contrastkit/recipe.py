@@ -38,13 +38,18 @@ else:  # pragma: no cover
 class DataConfig:
     """Which data to train and evaluate on, and how to make views of it."""
 
-    dataset: str = "digits"  # digits | cifar10 | fashion_mnist | a folder or .npz path
+    dataset: str = "digits"  # digits | cifar10 | fashion_mnist | a folder or .npz path; text:
+    # a corpus name or file, several joined by "+" (e.g. "stsb+flickr8k_captions")
     train_split: str = "train"  # split used for self-supervised training (and the kNN bank)
     test_split: str = "test"  # split used for evaluation
-    views: str = "simclr"  # view recipe name (contrastkit.transforms.RECIPES)
+    views: str = "simclr"  # view recipe name (contrastkit.transforms.RECIPES; text: TEXT_VIEWS)
     image_size: int = 32  # output size of the (global) views
     views_options: dict[str, Any] = field(default_factory=dict)  # extra view-recipe arguments
     skip_corrupt: bool = False  # skip unreadable image files (ImageFolder), counting them
+    skip_missing: bool = False  # image_text: leave out pairs whose image is missing or unreadable
+    max_length: int = 32  # text: tokens per sentence or caption in training (SimCSE's 32)
+    max_examples: int | None = None  # text: train on a random subset of this many (seeded)
+    cache_features: bool = True  # image_text: compute a locked tower's features once, on disk
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,8 @@ class ModelConfig:
     encoder: str = "small_convnet"  # contrastkit.registry.ENCODERS
     encoder_options: dict[str, Any] = field(default_factory=dict)  # e.g. {cifar_stem = true}
     method_options: dict[str, Any] = field(default_factory=dict)  # temperature, queue_size, ...
+    text_encoder: str = "minilm"  # image_text: the text tower (contrastkit.encoders.towers)
+    text_encoder_options: dict[str, Any] = field(default_factory=dict)  # e.g. {pooler = "mean"}
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,11 @@ class EvalConfig:
     label_fractions: list[float] = field(default_factory=lambda: [1.0, 0.01])  # linear probe
     probe_seeds: list[int] = field(default_factory=lambda: [0, 1, 2])  # repeats of each fraction
     health_every: int = 10  # steps between health measurements during training (0: off)
+    zero_shot_dataset: str = "cifar10"  # zero_shot: labelled images whose class names are prompts
+    zero_shot_limit: int = 2000  # zero_shot: the first N test images (0: all)
+    prompt_ensemble: bool = True  # zero_shot: average 12 templates (False: "a photo of a {}.")
+    select_every: int = 0  # text: steps between STS-B dev Spearman checks keeping best.pt (0: off)
+    eval_data: str | None = None  # text: sts pairs to report: stsb (test), stsb_dev, or a file
 
 
 @dataclass(frozen=True)

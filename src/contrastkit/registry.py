@@ -38,6 +38,7 @@ LOSSES: dict[str, LossEntry] = {
     ),
     "clip": LossEntry(losses.CLIPLoss, "clip_loss", "CLIP 2103.00020; UniCL 2204.03610", True),
     "siglip": LossEntry(losses.SigLIPLoss, "siglip_loss", "SigLIP, arXiv 2303.15343", True),
+    "cosent": LossEntry(losses.CoSENTLoss, "cosent", "CoSENT; AnglE, arXiv 2309.12871", True),
     "negative_cosine": LossEntry(
         losses.NegativeCosineLoss, "negative_cosine", "BYOL 2006.07733; SimSiam 2011.10566", False
     ),
@@ -76,6 +77,12 @@ METHODS: dict[str, MethodEntry] = {
     "barlow_twins": MethodEntry(methods.BarlowTwins, "Barlow Twins, arXiv 2103.03230"),
     "vicreg": MethodEntry(methods.VICReg, "VICReg, arXiv 2105.04906"),
     "supcon": MethodEntry(methods.SupCon, "SupCon, arXiv 2004.11362", needs_labels=True),
+    "simcse": MethodEntry(methods.SimCSE, "SimCSE, arXiv 2104.08821", modality="text"),
+    "two_tower": MethodEntry(
+        methods.TwoTower,
+        "CLIP 2103.00020; SigLIP 2303.15343; LiT 2111.07991",
+        modality="image_text",
+    ),
 }
 
 __all__ = [

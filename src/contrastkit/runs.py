@@ -17,10 +17,12 @@ import torch
 from torch import nn
 
 from contrastkit.eval.health import HealthMonitor
+from contrastkit.eval.sts_selection import BEST_NAME
+from contrastkit.methods.base import MethodOutput
 from contrastkit.pipelines import pipeline_for
 from contrastkit.pipelines.image import build_views, encode_dataset, load_data
 from contrastkit.recipe import Recipe, recipe_from_dict
-from contrastkit.train import FitResult, fit, load_checkpoint
+from contrastkit.train import FitResult, StepObserver, fit, load_checkpoint
 from contrastkit.train.state import load_weights
 from contrastkit.transforms.multiview import MultiView
 
@@ -35,11 +37,24 @@ def train_run(recipe: Recipe, run_dir: str | Path) -> FitResult:
     setup = pipeline_for(recipe.model.method).training_setup(recipe)
     _save_recipe(run_dir, recipe)
     every = recipe.eval.health_every
-    monitor = HealthMonitor(every=every) if every > 0 else None
-    result = fit(setup.method, setup.source, recipe.train, run_dir=run_dir, observer=monitor)
+    observers: list[StepObserver] = [HealthMonitor(every=every)] if every > 0 else []
+    observers += [make(run_dir) for make in setup.observers]
+    observer = _Observers(observers) if observers else None
+    result = fit(setup.method, setup.source, recipe.train, run_dir=run_dir, observer=observer)
     for note in setup.notes:
         print(note)
     return result
+
+
+class _Observers:
+    """Several step observers as one: their metrics merged, their displays joined."""
+
+    def __init__(self, observers: list[StepObserver]) -> None:
+        self.observers = observers
+        self.display = tuple(n for o in observers for n in getattr(o, "display", ()))
+
+    def __call__(self, step: int, output: MethodOutput) -> dict[str, float]:
+        return {k: v for observer in self.observers for k, v in observer(step, output).items()}
 
 
 # Keys a resumed run may change: they do not alter what is trained.
@@ -57,6 +72,8 @@ RESUMABLE_CHANGES = frozenset(
         "label_fractions",
         "probe_seeds",
         "health_every",
+        "select_every",
+        "eval_data",
     }
 )
 
@@ -83,14 +100,20 @@ def _save_recipe(run_dir: Path, recipe: Recipe) -> None:
 
 
 def load_trained(run_dir: str | Path) -> tuple[Recipe, nn.Module]:
-    """A trained run's recipe and its method with the checkpoint's weights (any modality)."""
+    """A trained run's recipe and its method with the checkpoint's weights (any modality).
+
+    When training selected a model on a dev set (``best.pt``, e.g. STS-B dev for text runs),
+    those weights are loaded instead of the last checkpoint's.
+    """
     run_dir = Path(run_dir)
     recipe_path = run_dir / RECIPE_NAME
     if not recipe_path.is_file():
         raise ValueError(f"{run_dir} is not a run folder (no {RECIPE_NAME}); train one first")
     recipe = recipe_from_dict(json.loads(recipe_path.read_text()))
     method = pipeline_for(recipe.model.method).build_method(recipe)
-    load_weights(method, load_checkpoint(run_dir / "checkpoint.pt")["model"], run_dir)
+    weights = run_dir / BEST_NAME
+    weights = weights if weights.is_file() else run_dir / "checkpoint.pt"
+    load_weights(method, load_checkpoint(weights)["model"], run_dir)
     return recipe, method
 
 
@@ -106,10 +129,14 @@ def load_run(run_dir: str | Path) -> tuple[Recipe, nn.Module, MultiView]:
     return recipe, method, build_views(recipe.data, channels)
 
 
-def evaluate_run(run_dir: str | Path, protocols: list[str] | None = None) -> list[dict[str, Any]]:
+def evaluate_run(
+    run_dir: str | Path, protocols: list[str] | None = None, *, data: str | None = None
+) -> list[dict[str, Any]]:
     """Run the recipe's evaluation protocols (or ``protocols``) on a trained run.
 
-    Writes the records to ``eval.json`` and returns them.
+    ``data`` replaces the recipe's ``eval_data`` (what the protocols evaluate on, where the
+    modality has a choice: ``stsb`` or an STS file for text runs). Writes the records to
+    ``eval.json`` and returns them.
     """
     run_dir = Path(run_dir)
     recipe, method = load_trained(run_dir)
@@ -117,6 +144,8 @@ def evaluate_run(run_dir: str | Path, protocols: list[str] | None = None) -> lis
         recipe = dataclasses.replace(
             recipe, eval=dataclasses.replace(recipe.eval, protocols=protocols)
         )
+    if data is not None:
+        recipe = dataclasses.replace(recipe, eval=dataclasses.replace(recipe.eval, eval_data=data))
     results = pipeline_for(recipe.model.method).evaluate(recipe, method)
     (run_dir / EVAL_NAME).write_text(json.dumps(results, indent=2) + "\n")
     return results

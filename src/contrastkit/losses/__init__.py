@@ -7,6 +7,7 @@ and, for losses that use negatives or batch statistics, take ``gather_distribute
 
 from contrastkit.losses.barlow_twins import BarlowTwinsLoss, barlow_twins
 from contrastkit.losses.clip import CLIPLoss, clip_loss
+from contrastkit.losses.cosent import CoSENTLoss, cosent
 from contrastkit.losses.dcl import DCLLoss, DCLWLoss, dcl, dclw, vmf_weights
 from contrastkit.losses.debiased import (
     DebiasedNCELoss,
@@ -26,6 +27,7 @@ from contrastkit.losses.vicreg import VICRegLoss, vicreg
 __all__ = [
     "BarlowTwinsLoss",
     "CLIPLoss",
+    "CoSENTLoss",
     "DCLLoss",
     "DCLWLoss",
     "DINOLoss",
@@ -40,6 +42,7 @@ __all__ = [
     "VICRegLoss",
     "barlow_twins",
     "clip_loss",
+    "cosent",
     "dcl",
     "dclw",
     "debiased_nce",

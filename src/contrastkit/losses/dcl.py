@@ -9,7 +9,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from contrastkit.distributed import global_mean
-from contrastkit.losses.two_views import two_view_similarities
+from contrastkit.losses.tiled import blockwise_logsumexp, check_chunk_size, mean_of_sum
+from contrastkit.losses.two_views import two_view_batch, two_view_similarities
 from contrastkit.losses.validation import check_pair, check_positive
 
 WeightFn = Callable[[Tensor, Tensor], Tensor]
@@ -34,23 +35,57 @@ def dcl(
     temperature: float = 0.1,
     weight_fn: WeightFn | None = None,
     gather_distributed: bool = False,
+    chunk_size: int | None = None,
 ) -> Tensor:
     """Decoupled contrastive loss; see :class:`DCLLoss`."""
     check_positive("temperature", temperature)
+    check_chunk_size(chunk_size)
+    if chunk_size is not None:
+        return _tiled_dcl(z_a, z_b, temperature, weight_fn, gather_distributed, chunk_size)
     views = two_view_similarities(z_a, z_b, gather_distributed=gather_distributed, loss_name="dcl")
     logits = views.similarity / temperature
     negatives = logits.masked_fill(~views.negatives_mask(), float("-inf")).logsumexp(dim=1)
     positive = views.positive_similarity() / temperature
     if weight_fn is not None:
-        pair_weights = weight_fn(views.pairs_a, views.pairs_b)
-        total = views.pairs_a.shape[0]
-        if pair_weights.shape != (total,):
-            raise ValueError(
-                f"weight_fn must return one weight per pair, shape ({total},), "
-                f"got {tuple(pair_weights.shape)}"
-            )
-        positive = positive * pair_weights[views.anchor % total]
+        positive = positive * _pair_weights(weight_fn, views.pairs_a, views.pairs_b, views.anchor)
     return global_mean(negatives - positive, gather_distributed=gather_distributed)
+
+
+def _pair_weights(weight_fn: WeightFn, pairs_a: Tensor, pairs_b: Tensor, anchor: Tensor) -> Tensor:
+    """(2B,) weight of each anchor's positive pair, checked to be one per pair."""
+    pair_weights = weight_fn(pairs_a, pairs_b)
+    total = pairs_a.shape[0]
+    if pair_weights.shape != (total,):
+        raise ValueError(
+            f"weight_fn must return one weight per pair, shape ({total},), "
+            f"got {tuple(pair_weights.shape)}"
+        )
+    return pair_weights[anchor % total]
+
+
+def _tiled_dcl(
+    z_a: Tensor,
+    z_b: Tensor,
+    temperature: float,
+    weight_fn: WeightFn | None,
+    gather_distributed: bool,
+    chunk: int,
+) -> Tensor:
+    """The same loss, block by block: negatives' log-sum-exps from the tiled engine."""
+    batch = two_view_batch(z_a, z_b, gather_distributed=gather_distributed, loss_name="dcl")
+    positive = (batch.anchors * batch.candidates[batch.positive]).sum(dim=1) / temperature
+    if weight_fn is not None:
+        positive = positive * _pair_weights(weight_fn, batch.pairs_a, batch.pairs_b, batch.anchor)
+    total = blockwise_logsumexp(
+        batch.anchors,
+        batch.candidates if batch.gathered else None,
+        scale=1 / temperature,
+        chunk_size=chunk,
+        targets=positive,
+        exclude=torch.stack([batch.anchor, batch.positive], dim=1),
+    )
+    count = batch.anchors.shape[0]
+    return mean_of_sum(total, count, gather_distributed=gather_distributed)
 
 
 def dclw(
@@ -60,6 +95,7 @@ def dclw(
     temperature: float = 0.1,
     sigma: float = 0.5,
     gather_distributed: bool = False,
+    chunk_size: int | None = None,
 ) -> Tensor:
     """DCL with von Mises-Fisher weighting of the positives; see :class:`DCLWLoss`."""
     check_positive("sigma", sigma)
@@ -69,6 +105,7 @@ def dclw(
         temperature=temperature,
         weight_fn=lambda a, b: vmf_weights(a, b, sigma=sigma),
         gather_distributed=gather_distributed,
+        chunk_size=chunk_size,
     )
 
 
@@ -86,6 +123,8 @@ class DCLLoss(nn.Module):
         temperature: softmax temperature (0.1 in the paper).
         weight_fn: optional positive-pair weighting; ``None`` gives w_i = 1.
         gather_distributed: use the embeddings of every process as negatives.
+        chunk_size: None computes the (2B, 2B) similarity matrix; an int gives the same loss
+            and gradients over blocks of ``chunk_size`` rows (:mod:`contrastkit.losses.tiled`).
 
     Shapes: ``z_a``, ``z_b``: (B, D), L2-normalized inside. Returns a scalar (it can be
     negative: the positive term is not bounded by the denominator).
@@ -103,12 +142,15 @@ class DCLLoss(nn.Module):
         temperature: float = 0.1,
         weight_fn: WeightFn | None = None,
         gather_distributed: bool = False,
+        chunk_size: int | None = None,
     ) -> None:
         super().__init__()
         check_positive("temperature", temperature)
+        check_chunk_size(chunk_size)
         self.temperature = temperature
         self.weight_fn = weight_fn
         self.gather_distributed = gather_distributed
+        self.chunk_size = chunk_size
 
     def forward(self, z_a: Tensor, z_b: Tensor) -> Tensor:
         return dcl(
@@ -117,6 +159,7 @@ class DCLLoss(nn.Module):
             temperature=self.temperature,
             weight_fn=self.weight_fn,
             gather_distributed=self.gather_distributed,
+            chunk_size=self.chunk_size,
         )
 
 
@@ -127,6 +170,7 @@ class DCLWLoss(nn.Module):
         temperature: softmax temperature (0.1 in the paper).
         sigma: concentration of the weighting, see :func:`vmf_weights`.
         gather_distributed: use the embeddings of every process as negatives.
+        chunk_size: None (untiled) or rows per block, as in :class:`DCLLoss`.
 
     Example:
         >>> import torch
@@ -136,14 +180,21 @@ class DCLWLoss(nn.Module):
     """
 
     def __init__(
-        self, *, temperature: float = 0.1, sigma: float = 0.5, gather_distributed: bool = False
+        self,
+        *,
+        temperature: float = 0.1,
+        sigma: float = 0.5,
+        gather_distributed: bool = False,
+        chunk_size: int | None = None,
     ) -> None:
         super().__init__()
         check_positive("temperature", temperature)
         check_positive("sigma", sigma)
+        check_chunk_size(chunk_size)
         self.temperature = temperature
         self.sigma = sigma
         self.gather_distributed = gather_distributed
+        self.chunk_size = chunk_size
 
     def forward(self, z_a: Tensor, z_b: Tensor) -> Tensor:
         return dclw(
@@ -152,4 +203,5 @@ class DCLWLoss(nn.Module):
             temperature=self.temperature,
             sigma=self.sigma,
             gather_distributed=self.gather_distributed,
+            chunk_size=self.chunk_size,
         )

@@ -6,7 +6,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from contrastkit.distributed import global_mean
-from contrastkit.losses.two_views import two_view_similarities
+from contrastkit.losses.tiled import blockwise_logsumexp, check_chunk_size, mean_of_sum
+from contrastkit.losses.two_views import two_view_batch, two_view_similarities
 from contrastkit.losses.validation import check_positive
 
 
@@ -16,9 +17,13 @@ def nt_xent(
     *,
     temperature: float | Tensor = 0.5,
     gather_distributed: bool = False,
+    chunk_size: int | None = None,
 ) -> Tensor:
     """NT-Xent loss of two views; see :class:`NTXentLoss`."""
     check_positive("temperature", temperature)
+    check_chunk_size(chunk_size)
+    if chunk_size is not None:
+        return _tiled_nt_xent(z_a, z_b, temperature, gather_distributed, chunk_size)
     views = two_view_similarities(
         z_a, z_b, gather_distributed=gather_distributed, loss_name="nt_xent"
     )
@@ -27,6 +32,24 @@ def nt_xent(
         F.cross_entropy(logits, views.positive, reduction="none"),
         gather_distributed=gather_distributed,
     )
+
+
+def _tiled_nt_xent(
+    z_a: Tensor, z_b: Tensor, temperature: float | Tensor, gather_distributed: bool, chunk: int
+) -> Tensor:
+    """The same loss, block by block: log-sum-exps from the tiled engine, positives here."""
+    batch = two_view_batch(z_a, z_b, gather_distributed=gather_distributed, loss_name="nt_xent")
+    scale = 1 / temperature
+    total = blockwise_logsumexp(
+        batch.anchors,
+        batch.candidates if batch.gathered else None,
+        scale=scale,
+        chunk_size=chunk,
+        targets=scale * (batch.anchors * batch.candidates[batch.positive]).sum(dim=1),
+        exclude=batch.anchor[:, None],
+    )
+    count = batch.anchors.shape[0]
+    return mean_of_sum(total, count, gather_distributed=gather_distributed)
 
 
 class NTXentLoss(nn.Module):
@@ -44,6 +67,9 @@ class NTXentLoss(nn.Module):
         temperature: softmax temperature t (0.5 in SimCLR's CIFAR runs, 0.1 to 0.2 at large batch).
         gather_distributed: use the embeddings of every process as negatives. Each process
             scores its own anchors against the global batch; gradients are exact under DDP.
+        chunk_size: None computes the (2B, 2B) similarity matrix; an int computes the same
+            loss and gradients exactly over blocks of ``chunk_size`` rows (see
+            :mod:`contrastkit.losses.tiled`), for batches whose matrix does not fit in memory.
 
     Shapes: ``z_a``, ``z_b``: (B, D), L2-normalized inside. Returns a scalar.
 
@@ -55,13 +81,25 @@ class NTXentLoss(nn.Module):
         torch.Size([])
     """
 
-    def __init__(self, *, temperature: float = 0.5, gather_distributed: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        temperature: float = 0.5,
+        gather_distributed: bool = False,
+        chunk_size: int | None = None,
+    ) -> None:
         super().__init__()
         check_positive("temperature", temperature)
+        check_chunk_size(chunk_size)
         self.temperature = temperature
         self.gather_distributed = gather_distributed
+        self.chunk_size = chunk_size
 
     def forward(self, z_a: Tensor, z_b: Tensor) -> Tensor:
         return nt_xent(
-            z_a, z_b, temperature=self.temperature, gather_distributed=self.gather_distributed
+            z_a,
+            z_b,
+            temperature=self.temperature,
+            gather_distributed=self.gather_distributed,
+            chunk_size=self.chunk_size,
         )

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from contrastkit.distributed import global_mean
+from contrastkit.losses.tiled import blockwise_softplus, check_chunk_size, mean_of_sum
 from contrastkit.losses.two_towers import two_tower_batch
 from contrastkit.losses.validation import check_embeddings
 
@@ -18,8 +19,10 @@ def siglip_loss(
     logit_scale: float | Tensor,
     logit_bias: float | Tensor,
     gather_distributed: bool = False,
+    chunk_size: int | None = None,
 ) -> Tensor:
     """Pairwise sigmoid loss; see :class:`SigLIPLoss`."""
+    check_chunk_size(chunk_size)
     if isinstance(logit_bias, Tensor):
         check_embeddings("logit_bias", logit_bias.reshape(1, -1))
     batch = two_tower_batch(
@@ -29,6 +32,18 @@ def siglip_loss(
         gather_distributed=gather_distributed,
         loss_name="siglip_loss",
     )
+    if chunk_size is not None:
+        local = batch.image_emb.shape[0]
+        positive = torch.arange(local, device=batch.image_emb.device) + batch.offset
+        total = blockwise_softplus(
+            batch.image_emb,
+            batch.all_text_emb,
+            scale=logit_scale,
+            bias=logit_bias,
+            chunk_size=chunk_size,
+            positive=positive[:, None],
+        )
+        return mean_of_sum(total, local, gather_distributed=gather_distributed)
     logits = logit_scale * batch.image_emb @ batch.all_text_emb.T + logit_bias
     local = logits.shape[0]
     rows = torch.arange(local, device=logits.device)
@@ -53,6 +68,9 @@ class SigLIPLoss(nn.Module):
     Args:
         gather_distributed: score this process's images against the texts of every process
             (exact gradients under DDP).
+        chunk_size: None computes the (B, B) logits; an int gives the same loss and gradients
+            (scale's and bias's included) over blocks of ``chunk_size`` rows and columns
+            (:mod:`contrastkit.losses.tiled`).
 
     Shapes: ``image_emb``, ``text_emb``: (B, D), L2-normalized inside. Returns a scalar.
 
@@ -64,9 +82,11 @@ class SigLIPLoss(nn.Module):
         torch.Size([])
     """
 
-    def __init__(self, *, gather_distributed: bool = False) -> None:
+    def __init__(self, *, gather_distributed: bool = False, chunk_size: int | None = None) -> None:
         super().__init__()
+        check_chunk_size(chunk_size)
         self.gather_distributed = gather_distributed
+        self.chunk_size = chunk_size
 
     def forward(
         self,
@@ -81,4 +101,5 @@ class SigLIPLoss(nn.Module):
             logit_scale=logit_scale,
             logit_bias=logit_bias,
             gather_distributed=self.gather_distributed,
+            chunk_size=self.chunk_size,
         )

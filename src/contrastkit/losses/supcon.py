@@ -7,6 +7,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from contrastkit.distributed import all_reduce_sum, batch_offset, gather_with_grad, global_mean
+from contrastkit.losses.label_positives import same_label_sums
+from contrastkit.losses.tiled import blockwise_logsumexp, check_chunk_size, mean_of_sum
 from contrastkit.losses.validation import check_embeddings, check_labels, check_positive
 
 
@@ -16,9 +18,11 @@ def supcon(
     *,
     temperature: float = 0.1,
     gather_distributed: bool = False,
+    chunk_size: int | None = None,
 ) -> Tensor:
     """Supervised contrastive loss; see :class:`SupConLoss`."""
     check_positive("temperature", temperature)
+    check_chunk_size(chunk_size)
     check_embeddings("features", features, ndim=3)
     batch, views, _ = features.shape
     check_labels(labels, batch)
@@ -34,6 +38,18 @@ def supcon(
     candidates = all_features.transpose(0, 1).reshape(views * total, -1)
     view_start = total * torch.arange(views, device=features.device)[:, None]
     own_column = (view_start + offset + torch.arange(batch, device=features.device)).reshape(-1)
+    if chunk_size is not None:
+        symmetric = all_features is features
+        return _tiled_supcon(
+            anchors,
+            labels.repeat(views),
+            None if symmetric else candidates,
+            all_labels.repeat(views),
+            own_column,
+            temperature=temperature,
+            gather_distributed=gather_distributed,
+            chunk_size=chunk_size,
+        )
     is_self = F.one_hot(own_column, views * total).bool()
     logits = (anchors @ candidates.T / temperature).masked_fill(is_self, float("-inf"))
     log_prob = logits - logits.logsumexp(dim=1, keepdim=True)
@@ -41,6 +57,12 @@ def supcon(
     count = positive.sum(dim=1)
     terms = -log_prob.masked_fill(~positive, 0.0).sum(dim=1) / count.clamp(min=1)
     has_positive = count > 0
+    _check_found(has_positive, gather_distributed)
+    return global_mean(terms[has_positive], gather_distributed=gather_distributed)
+
+
+def _check_found(has_positive: Tensor, gather_distributed: bool) -> None:
+    """Raise when no anchor of the (global) batch has a positive."""
     found = has_positive.sum()
     if gather_distributed:
         found = all_reduce_sum(found)
@@ -49,7 +71,36 @@ def supcon(
             "supcon: no anchor has a positive in this batch (every label is distinct and "
             "there is one view); pass at least two views per sample or repeat labels"
         )
-    return global_mean(terms[has_positive], gather_distributed=gather_distributed)
+
+
+def _tiled_supcon(
+    anchors: Tensor,
+    anchor_labels: Tensor,
+    candidates: Tensor | None,
+    candidate_labels: Tensor,
+    own_column: Tensor,
+    *,
+    temperature: float,
+    gather_distributed: bool,
+    chunk_size: int,
+) -> Tensor:
+    """The same loss, block by block; ``candidates=None``: the anchors themselves."""
+    others = anchors if candidates is None else candidates
+    positives, count = same_label_sums(anchors, anchor_labels, others, candidate_labels)
+    positives = positives - (anchors * others[own_column]).sum(dim=1)  # not itself
+    count = count - 1
+    has_positive = count > 0
+    _check_found(has_positive, gather_distributed)
+    total = blockwise_logsumexp(
+        anchors,
+        candidates,
+        scale=1 / temperature,
+        chunk_size=chunk_size,
+        targets=positives / count.clamp(min=1) / temperature,
+        exclude=own_column[:, None],
+        row_weight=has_positive.to(anchors.dtype),
+    )
+    return mean_of_sum(total, has_positive.sum(), gather_distributed=gather_distributed)
 
 
 class SupConLoss(nn.Module):
@@ -66,6 +117,8 @@ class SupConLoss(nn.Module):
     Args:
         temperature: softmax temperature (0.1 in the paper).
         gather_distributed: use the features and labels of every process as candidates.
+        chunk_size: None computes the (BV, BV) similarity matrix; an int gives the same loss
+            and gradients over blocks of ``chunk_size`` rows (:mod:`contrastkit.losses.tiled`).
 
     Shapes: ``features``: (B, V, D), L2-normalized inside; ``labels``: (B,) integers.
 
@@ -77,11 +130,19 @@ class SupConLoss(nn.Module):
         torch.Size([])
     """
 
-    def __init__(self, *, temperature: float = 0.1, gather_distributed: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        temperature: float = 0.1,
+        gather_distributed: bool = False,
+        chunk_size: int | None = None,
+    ) -> None:
         super().__init__()
         check_positive("temperature", temperature)
+        check_chunk_size(chunk_size)
         self.temperature = temperature
         self.gather_distributed = gather_distributed
+        self.chunk_size = chunk_size
 
     def forward(self, features: Tensor, labels: Tensor) -> Tensor:
         return supcon(
@@ -89,4 +150,5 @@ class SupConLoss(nn.Module):
             labels,
             temperature=self.temperature,
             gather_distributed=self.gather_distributed,
+            chunk_size=self.chunk_size,
         )

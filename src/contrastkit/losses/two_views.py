@@ -56,10 +56,34 @@ class TwoViewSimilarities:
         return ~(self.self_mask() | F.one_hot(self.positive, columns).bool())
 
 
-def two_view_similarities(
+@dataclass(frozen=True)
+class TwoViewBatch:
+    """The normalized anchors and candidates of a two-view batch, before any similarity.
+
+    Attributes:
+        anchors: (2B, D) this process's ``cat([z_a, z_b])``, L2-normalized.
+        candidates: (2N, D) every process's ``cat([Z_a, Z_b])``; the same values as
+            ``anchors`` when ``gathered`` is False.
+        positive: (2B,) column of each anchor's other view.
+        anchor: (2B,) column of the anchor itself.
+        pairs_a: (N, D) normalized first views of the global batch.
+        pairs_b: (N, D) normalized second views of the global batch.
+        gathered: the candidates include other processes' embeddings.
+    """
+
+    anchors: Tensor
+    candidates: Tensor
+    positive: Tensor
+    anchor: Tensor
+    pairs_a: Tensor
+    pairs_b: Tensor
+    gathered: bool
+
+
+def two_view_batch(
     z_a: Tensor, z_b: Tensor, *, gather_distributed: bool, loss_name: str
-) -> TwoViewSimilarities:
-    """Validate and L2-normalize two views (B, D) and compare the local anchors to all of them."""
+) -> TwoViewBatch:
+    """Validate and L2-normalize two views (B, D), gather them if asked, index the positives."""
     check_pair("z_a", z_a, "z_b", z_b)
     z_a, z_b = F.normalize(z_a, dim=1), F.normalize(z_b, dim=1)
     if gather_distributed:
@@ -69,13 +93,27 @@ def two_view_similarities(
         pairs_a, pairs_b, offset = z_a, z_b, 0
     total = pairs_a.shape[0]
     check_batch(total, 2, f"{loss_name} (negatives come from other pairs of the batch)")
-    anchors = torch.cat([z_a, z_b])
-    similarity = anchors @ torch.cat([pairs_a, pairs_b]).T
     index = torch.arange(z_a.shape[0], device=z_a.device) + offset
-    return TwoViewSimilarities(
-        similarity=similarity,
+    return TwoViewBatch(
+        anchors=torch.cat([z_a, z_b]),
+        candidates=torch.cat([pairs_a, pairs_b]),
         positive=torch.cat([index + total, index]),
         anchor=torch.cat([index, index + total]),
         pairs_a=pairs_a,
         pairs_b=pairs_b,
+        gathered=pairs_a is not z_a,
+    )
+
+
+def two_view_similarities(
+    z_a: Tensor, z_b: Tensor, *, gather_distributed: bool, loss_name: str
+) -> TwoViewSimilarities:
+    """Validate and L2-normalize two views (B, D) and compare the local anchors to all of them."""
+    batch = two_view_batch(z_a, z_b, gather_distributed=gather_distributed, loss_name=loss_name)
+    return TwoViewSimilarities(
+        similarity=batch.anchors @ batch.candidates.T,
+        positive=batch.positive,
+        anchor=batch.anchor,
+        pairs_a=batch.pairs_a,
+        pairs_b=batch.pairs_b,
     )

@@ -7,9 +7,11 @@ from contrastkit.methods.dino import DINO, teacher_temperature_schedule
 from contrastkit.methods.moco import MoCoV2, MoCoV3
 from contrastkit.methods.nnclr import NNCLR
 from contrastkit.methods.simclr import SimCLR
+from contrastkit.methods.simcse import SimCSE, TextBatch
 from contrastkit.methods.simsiam import SimSiam
 from contrastkit.methods.supcon import SupCon
 from contrastkit.methods.swav import SwAV
+from contrastkit.methods.two_tower import PairBatch, TwoTower
 from contrastkit.methods.vicreg import VICReg
 
 __all__ = [
@@ -22,10 +24,14 @@ __all__ = [
     "MethodOutput",
     "MoCoV2",
     "MoCoV3",
+    "PairBatch",
     "SimCLR",
+    "SimCSE",
     "SimSiam",
     "SupCon",
     "SwAV",
+    "TextBatch",
+    "TwoTower",
     "VICReg",
     "feature_dim",
     "teacher_temperature_schedule",

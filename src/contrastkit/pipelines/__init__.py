@@ -8,9 +8,15 @@ from __future__ import annotations
 
 from contrastkit.pipelines.base import Pipeline, TrainingSetup
 from contrastkit.pipelines.image import ImagePipeline
+from contrastkit.pipelines.image_text import ImageTextPipeline
+from contrastkit.pipelines.text import TextPipeline
 from contrastkit.registry import METHODS
 
-PIPELINES: dict[str, Pipeline] = {"image": ImagePipeline()}
+PIPELINES: dict[str, Pipeline] = {
+    "image": ImagePipeline(),
+    "image_text": ImageTextPipeline(),
+    "text": TextPipeline(),
+}
 
 
 def pipeline_for(method: str) -> Pipeline:

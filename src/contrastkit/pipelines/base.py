@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from torch import nn
 
 from contrastkit.recipe import Recipe
-from contrastkit.train.loop import BatchSource
+from contrastkit.train.loop import BatchSource, StepObserver
 
 
 @dataclass
@@ -19,11 +21,14 @@ class TrainingSetup:
         method: the method module with its encoder(s), untrained.
         source: turns sample indices into the method's batches.
         notes: lines to print after training (for example, how many corrupt files were skipped).
+        observers: step observers to run beside the health monitor, each made for the run
+            folder (e.g. model selection on a dev set that keeps ``run_dir/best.pt``).
     """
 
     method: nn.Module
     source: BatchSource
     notes: list[str] = field(default_factory=list)
+    observers: list[Callable[[Path], StepObserver]] = field(default_factory=list)
 
 
 class Pipeline(Protocol):

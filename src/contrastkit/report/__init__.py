@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from contrastkit.pipelines.image import load_data
+from contrastkit.registry import METHODS
 from contrastkit.report import embedded, logged
 from contrastkit.report.analysis import embed, sample
 from contrastkit.report.html import Section, page
@@ -99,6 +100,12 @@ def _checkpoint_sections(
 ) -> list[Section]:
     if not (run_dir / "checkpoint.pt").is_file():
         return embedded.skipped("the run has no checkpoint.pt yet")
+    method = json.loads((run_dir / RECIPE_NAME).read_text()).get("method")
+    if method in METHODS and METHODS[method].modality != "image":
+        return embedded.skipped(
+            f"these sections are drawn for image runs; {method} is a {METHODS[method].modality} "
+            "method (its scores are in the evaluation table)"
+        )
     try:
         recipe, method, views = load_run(run_dir)
         test_full = load_data(recipe.data, recipe.data.test_split)

@@ -1,0 +1,218 @@
+"""Unsupervised SimCSE from scratch on 200k unlabeled sentences, at a CPU budget; STS-B test.
+
+What is measured
+    STS-B test Spearman correlation (x100, cosine similarity against the gold scores,
+    ``contrastkit.eval.sts``) of
+
+    * TF-IDF: scikit-learn's ``TfidfVectorizer`` (defaults: lower-cased word unigrams, l2
+      norm) fitted on the training sentences, cosine of the two sentences' vectors;
+    * the untrained encoder: ``recipes/simcse_unsup_small.toml``'s small Transformer (4 layers,
+      width 256, MiniLM's WordPiece vocabulary, mean pooling) at its random initialization
+      (the same seed as the trained one);
+    * the same encoder trained by unsupervised SimCSE with that recipe for ``--budget-minutes``
+      of wall-clock time (12 by default): 200,000 WordNet + NLTK sentences
+      (``contrastkit.data.text.unlabeled_sentences``, no STS data), each its own positive
+      through two dropout masks, InfoNCE at temperature 0.05, MLP head in training only,
+      AdamW at a constant learning rate after the warmup (the recipe's cosine would be cut
+      short by the budget), batch 64; the checkpoint with the best STS-B dev Spearman
+      (checked every ``select_every`` steps and at the stop) is the one reported on test.
+
+    The budget covers training steps only (the dev checks count in it; loading the corpus does
+    not). ``--steps N`` bounds training by steps instead of time (for a loaded machine, where a
+    wall-clock budget buys fewer steps). The wall-clock time and the process CPU time (all
+    threads) of training are reported, with the steps done and the sentences seen.
+
+Issue target
+    Report the trained encoder against TF-IDF and the untrained encoder (no threshold).
+
+Usage
+    python benchmarks/quality/simcse_unsup_small.py [--budget-minutes 12 | --steps N]
+        [--run-dir DIR] [--overwrite] [--set KEY=VALUE ...] [--threads 2] [--out results.json]
+        [--quick]
+
+    ``--quick``: a smoke test, not a measurement: 64 MR sentences, batch 8, 2 steps, a tiny
+    encoder, 50 STS-B test pairs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+# benchmarks/ is not a package: its shared helpers come from benchmarks/common.py
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import run_record, set_up
+
+from contrastkit.eval.sts import sts_correlation
+from contrastkit.pipelines.text import build_text_method, load_examples, sts_pairs
+from contrastkit.recipe import Recipe, load_recipe
+from contrastkit.runs import evaluate_run, train_run
+
+RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "simcse_unsup_small.toml"
+RUN_FILES = ("checkpoint.pt", "best.pt", "metrics.jsonl", "recipe.json", "eval.json")
+QUICK = [
+    "dataset=sentence_polarity",
+    "max_examples=64",
+    "batch_size=8",
+    "max_steps=2",
+    "select_every=2",
+    "encoder_options.layers=1",
+    "encoder_options.width=32",
+    "encoder_options.heads=2",
+]
+
+
+def clear_run_dir(run_dir: Path, overwrite: bool) -> None:
+    """Refuse to reuse a trained run folder unless ``overwrite`` (then remove our files only)."""
+    if (run_dir / "checkpoint.pt").exists():
+        if not overwrite:
+            raise SystemExit(
+                f"{run_dir} already holds a checkpoint; pass --overwrite to train it again "
+                "(training would otherwise resume it) or choose another --run-dir"
+            )
+        for name in RUN_FILES:
+            (run_dir / name).unlink(missing_ok=True)
+
+
+def sts_test(pairs: int, folder: Path) -> str:
+    """``stsb`` (the whole test split), or the first ``pairs`` test pairs written to a file."""
+    if pairs <= 0:
+        return "stsb"
+    first, second, scores = sts_pairs("stsb")["stsb_test"]
+    path = folder / "sts-test-subset.tsv"
+    rows = zip(first[:pairs], second[:pairs], scores[:pairs], strict=True)
+    path.write_text(
+        "".join(f"g\tf\t2017\t{i}\t{s}\t{a}\t{b}\n" for i, (a, b, s) in enumerate(rows))
+    )
+    return str(path)
+
+
+def tfidf_score(train_texts: list[str], test: str) -> float:
+    """TF-IDF fitted on the training sentences: STS Spearman x100 of its cosine similarities."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    ((first, second, gold),) = sts_pairs(test).values()
+    vectorizer = TfidfVectorizer().fit(train_texts)
+    a = torch.tensor(vectorizer.transform(first).toarray())
+    b = torch.tensor(vectorizer.transform(second).toarray())
+    # a sentence with no known word has a zero vector: a tiny constant keeps its cosine defined
+    return 100 * sts_correlation(a + 1e-12, b + 1e-12, gold)["spearman"]
+
+
+def untrained_score(recipe: Recipe, test: str) -> float:
+    """The recipe's method at its initialization (seeded as ``train_run`` seeds it)."""
+    torch.manual_seed(recipe.train.seed)
+    method: Any = build_text_method(recipe)
+    ((first, second, gold),) = sts_pairs(test).values()
+    features = method.encode_texts(first + second, batch_size=128, device="cpu")
+    return 100 * sts_correlation(features[: len(first)], features[len(first) :], gold)["spearman"]
+
+
+def selection_summary(run_dir: Path) -> dict[str, Any]:
+    """The dev Spearman of every selection step, and the step that was kept."""
+    checks = []
+    for line in (run_dir / "metrics.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if "stsb_dev_spearman" in record:
+            checks.append((record["step"], 100 * record["stsb_dev_spearman"]))
+    best = max(checks, key=lambda check: check[1]) if checks else None
+    return {"dev_checks": checks, "best_dev": best and best[1], "best_step": best and best[0]}
+
+
+def table(results: dict[str, Any]) -> str:
+    trained = results["trained"]
+    best = (
+        f"{trained['best_dev']:.2f} (step {trained['best_step']})" if trained["best_dev"] else "-"
+    )
+    return "\n".join(
+        [
+            "| representation | STS-B test Spearman x100 | STS-B dev (best) | budget |",
+            "|---|---|---|---|",
+            f"| TF-IDF (fitted on the training sentences) | {results['tfidf']:.2f} | - | - |",
+            f"| small Transformer, untrained | {results['untrained']:.2f} | - | - |",
+            f"| small Transformer, unsupervised SimCSE | {trained['test']:.2f} | {best} | "
+            f"{trained['wall_s'] / 60:.1f} min wall, {trained['cpu_s'] / 60:.1f} min CPU: "
+            f"{trained['steps']} steps, {trained['sentences_seen']} sentences |",
+        ]
+    )
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--budget-minutes", type=float, default=12.0)
+    parser.add_argument("--steps", type=int, help="a budget in steps instead of minutes")
+    parser.add_argument("--run-dir", type=Path, default=Path("runs/bench_simcse_unsup_small"))
+    parser.add_argument("--overwrite", action="store_true", help="retrain an existing run dir")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--test-pairs", type=int, default=0, help="0: all 1,379 test pairs")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path)
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke test: 64 sentences, 2 steps, 50 test pairs"
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.set = [*QUICK, *args.set]
+        args.test_pairs = 50
+    if args.budget_minutes <= 0 or (args.steps is not None and args.steps < 1):
+        parser.error("--budget-minutes must be > 0 and --steps >= 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    set_up(args.threads, args.seed)
+    clear_run_dir(args.run_dir, args.overwrite)
+    lr = load_recipe(RECIPE, args.set).train.lr
+    limit = f"max_steps={args.steps}" if args.steps else f"time_budget_s={60 * args.budget_minutes}"
+    budget = [limit, f"min_lr={lr}"]
+    with tempfile.TemporaryDirectory() as folder:
+        test = sts_test(args.test_pairs, Path(folder))
+        overrides = [*budget, *args.set, f"seed={args.seed}", "progress_bar=false"]
+        recipe = load_recipe(RECIPE, [*overrides, f"eval_data={test}"])
+        train_texts = [texts[0] for texts in load_examples(recipe.data, seed=args.seed).texts]
+        baselines = {"tfidf": tfidf_score(train_texts, test)}
+        baselines["untrained"] = untrained_score(recipe, test)
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = train_run(recipe, args.run_dir)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        (record,) = evaluate_run(args.run_dir)
+    trained = {
+        "test": 100 * float(record["metrics"]["all"]["spearman"]),
+        "steps": result.steps,
+        "stopped": result.stopped,
+        "sentences_seen": result.steps * recipe.train.batch_size,
+        "wall_s": wall,
+        "cpu_s": cpu,
+        **selection_summary(args.run_dir),
+    }
+    results: dict[str, Any] = {
+        "benchmark": "simcse_unsup_small",
+        "recipe": str(RECIPE.relative_to(RECIPE.parents[1])),
+        "overrides": overrides,
+        "budget": limit,
+        "train_sentences": len(train_texts),
+        "test_pairs": args.test_pairs or 1379,
+        **baselines,
+        "trained": trained,
+        "run_dir": str(args.run_dir),
+        "run": run_record(__file__, argv, args.threads),
+    }
+    print(table(results))
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,285 @@
+"""SimCSE: sentence embeddings from InfoNCE over dropout views or (anchor, positive) pairs."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from contrastkit.encoders.text.tokens import Tokens
+from contrastkit.losses import cosent, info_nce
+from contrastkit.losses.validation import check_positive
+from contrastkit.methods.base import MethodOutput, feature_dim
+
+
+@dataclass
+class TextBatch:
+    """B tokenized examples: an anchor sentence, its positive, optionally a hard negative.
+
+    Attributes:
+        anchor: (B, L) anchor sentences.
+        positive: (B, L') their positives, or None for the anchor again (unsupervised SimCSE:
+            the two dropout masks of two forward passes are the only difference).
+        negative: (B, L'') one hard negative per anchor, or None.
+        ids: (B,) int64 group ids, or None: examples with the same id (the same sentence, the
+            captions of one image) are never each other's negatives.
+        scores: (B,) float gold similarity of (anchor, positive), NaN where a pair has none;
+            or None when no pair is scored. Scored pairs feed CoSENT.
+
+    Example:
+        >>> import torch
+        >>> tokens = Tokens(torch.ones(4, 3, dtype=torch.long), torch.ones(4, 3, dtype=torch.long))
+        >>> [part.batch_size for part in TextBatch(tokens, ids=torch.arange(4)).split(3)]
+        [3, 1]
+    """
+
+    anchor: Tokens
+    positive: Tokens | None = None
+    negative: Tokens | None = None
+    ids: Tensor | None = None
+    scores: Tensor | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.anchor, Tokens):
+            raise ValueError(f"TextBatch.anchor must be Tokens, got {type(self.anchor).__name__}")
+        size = self.anchor.batch_size
+        for name in ("positive", "negative"):
+            tokens = getattr(self, name)
+            if tokens is not None and (not isinstance(tokens, Tokens) or tokens.batch_size != size):
+                raise ValueError(f"TextBatch.{name} must be Tokens with the anchor's {size} rows")
+        for name in ("ids", "scores"):
+            values = getattr(self, name)
+            if values is not None and (not isinstance(values, Tensor) or values.shape != (size,)):
+                raise ValueError(f"TextBatch.{name} must be a ({size},) tensor, one per anchor")
+
+    @property
+    def batch_size(self) -> int:
+        """Examples in the batch (B)."""
+        return self.anchor.batch_size
+
+    def to(self, device: torch.device | str) -> TextBatch:
+        """The same batch on ``device``."""
+        move = lambda x: None if x is None else x.to(device)  # noqa: E731
+        return TextBatch(
+            self.anchor.to(device),
+            move(self.positive),
+            move(self.negative),
+            move(self.ids),
+            move(self.scores),
+        )
+
+    def split(self, size: int) -> list[TextBatch]:
+        """Consecutive sub-batches of at most ``size`` examples (for gradient caching)."""
+        anchors = self.anchor.split(size)
+        none: list[None] = [None] * len(anchors)
+        positives = self.positive.split(size) if self.positive is not None else none
+        negatives = self.negative.split(size) if self.negative is not None else none
+        ids = self.ids.split(size) if self.ids is not None else none
+        scores = self.scores.split(size) if self.scores is not None else none
+        return [
+            TextBatch(*parts)
+            for parts in zip(anchors, positives, negatives, ids, scores, strict=True)
+        ]
+
+
+def _stack(tokens: Sequence[Tokens]) -> Tokens:
+    """Several batches of equal length as one (B1 + B2 + ..., L)."""
+    return Tokens(
+        torch.cat([t.input_ids for t in tokens]), torch.cat([t.attention_mask for t in tokens])
+    )
+
+
+class SimCSE(nn.Module):
+    """SimCSE (Gao, Yao & Chen, arXiv 2104.08821), unsupervised and supervised.
+
+    For B examples with anchors x_i, positives x_i^+ and optional hard negatives x_i^-::
+
+        h = f(x)                         # sentence encoder (pooled), (B, F)
+        z = g(h)                         # MLP head Linear(F, F) + tanh, training only
+        L = InfoNCE(z, z^+; negatives = z^-, t = 0.05)
+
+    Anchor i must pick out its positive among the B positives of the batch and, when the
+    batch has hard negatives, the B hard negatives (:func:`~contrastkit.losses.info_nce`).
+
+    * Unsupervised: ``TextBatch(anchor)`` with ``positive=None``: the same sentences pass
+      through the encoder twice (in one forward pass of 2B rows) and the two dropout masks
+      make the two views.
+    * Supervised: (anchor, positive[, hard negative]) triples, e.g. NLI entailment and
+      contradiction, or captions of the same image.
+    * False negatives: ``batch.ids`` masks examples of the same group out of each other's
+      negatives (identical sentences, captions of one image).
+    * Scored pairs (STS-B train): rows of ``batch.scores`` that are not NaN take part in a
+      CoSENT ranking term (Su 2022; AnglE, arXiv 2309.12871) with weight ``cosent_weight``;
+      they count as InfoNCE positives only when their score is >= ``positive_score``.
+
+    The paper's ``mlp_only_train``: ``encode`` returns the encoder's pooled features h, the
+    head is used only for the loss. ``embeddings`` are the head outputs (z, z^+).
+    Supports gradient caching (:class:`~contrastkit.methods.base.CachedMethod`): ``embed``
+    gives the encoder features, the head and the losses run on the whole batch.
+
+    Args:
+        encoder: a text encoder: ``forward(Tokens) -> (B, feature_dim)``, ``encode_texts``.
+        temperature: InfoNCE temperature t (0.05 in the paper).
+        mlp_head: use the MLP head during training (the paper's unsupervised setting); with
+            False the loss sees h directly (sentence-transformers' fine-tuning).
+        mlp_only_train: drop the head at evaluation (True in the paper's unsupervised model).
+        cosent_weight: weight of the CoSENT term on scored pairs (0: unused).
+        cosent_temperature: CoSENT's temperature (0.05, a scale of 20).
+        positive_score: scored pairs at or above this score are also InfoNCE positive pairs
+            (None: scored pairs feed CoSENT only).
+        gather_distributed: keys, hard negatives and scored pairs of every process.
+
+    Example:
+        >>> import torch
+        >>> class Bag(nn.Module):  # a tiny bag-of-words "sentence encoder"
+        ...     feature_dim = 8
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.embedding = nn.EmbeddingBag(100, 8)
+        ...         self.dropout = nn.Dropout(0.1)
+        ...     def forward(self, tokens):
+        ...         return self.dropout(self.embedding(tokens.input_ids))
+        >>> ids = torch.randint(0, 100, (4, 6))
+        >>> batch = TextBatch(Tokens(ids, torch.ones_like(ids)))
+        >>> SimCSE(Bag())(batch, progress=0.0).loss.shape
+        torch.Size([])
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        *,
+        temperature: float = 0.05,
+        mlp_head: bool = True,
+        mlp_only_train: bool = True,
+        cosent_weight: float = 0.0,
+        cosent_temperature: float = 0.05,
+        positive_score: float | None = None,
+        gather_distributed: bool = False,
+    ) -> None:
+        super().__init__()
+        check_positive("temperature", temperature)
+        check_positive("cosent_temperature", cosent_temperature)
+        if not (math.isfinite(cosent_weight) and cosent_weight >= 0):
+            raise ValueError(f"cosent_weight must be a finite number >= 0, got {cosent_weight}")
+        if positive_score is not None and not math.isfinite(positive_score):
+            raise ValueError(f"positive_score must be a finite score or None, got {positive_score}")
+        width = feature_dim(encoder)
+        self.encoder = encoder
+        self.head = nn.Sequential(nn.Linear(width, width), nn.Tanh()) if mlp_head else None
+        self.temperature = temperature
+        self.mlp_only_train = mlp_only_train
+        self.cosent_weight = cosent_weight
+        self.cosent_temperature = cosent_temperature
+        self.positive_score = positive_score
+        self.gather_distributed = gather_distributed
+
+    def forward(self, batch: TextBatch, *, progress: float) -> MethodOutput:
+        return self.loss_from_embeddings(
+            self.embed(batch, progress=progress), batch, progress=progress
+        )
+
+    def embed(self, batch: TextBatch, *, progress: float) -> tuple[Tensor, ...]:
+        """Encoder features (h, h^+[, h^-]), each (B, F), with gradients."""
+        _check_step(batch, progress)
+        if batch.positive is None:
+            both = self.encoder(_stack([batch.anchor, batch.anchor]))
+            return tuple(both.split(batch.batch_size))
+        views = [batch.anchor, batch.positive]
+        views += [batch.negative] if batch.negative is not None else []
+        return tuple(self.encoder(tokens) for tokens in views)
+
+    def loss_from_embeddings(
+        self, embeddings: tuple[Tensor, ...], batch: TextBatch, *, progress: float
+    ) -> MethodOutput:
+        """The head, InfoNCE on the positive pairs and CoSENT on the scored pairs."""
+        z = [self.head(h) if self.head is not None else h for h in embeddings]
+        z_a, z_b = z[0], z[1]
+        # zero with a graph: a batch without positive or scored pairs still backpropagates
+        loss, logs = (z_a * 0.0).sum(), {}
+        contrastive = self._info_nce_term(z, batch)
+        if contrastive is not None:
+            loss = loss + contrastive
+        ranking = self._cosent_term(z_a, z_b, batch)
+        if ranking is not None:
+            loss = loss + self.cosent_weight * ranking
+            logs["cosent"] = float(ranking.detach())
+        return MethodOutput(loss, (z_a.detach(), z_b.detach()), logs)
+
+    def _info_nce_term(self, z: list[Tensor], batch: TextBatch) -> Tensor | None:
+        """InfoNCE of the positive pairs (None when too few in a single process)."""
+        pairs = self._positive_rows(batch)
+        count, negatives = int(pairs.sum()), z[2] if len(z) > 2 else None
+        # with several processes every process must join the gathers, even with no pair
+        if not (self.gather_distributed or count >= 2 or (count == 1 and negatives is not None)):
+            return None
+        return info_nce(
+            z[0][pairs],
+            z[1][pairs],
+            temperature=self.temperature,
+            negatives=negatives,
+            gather_distributed=self.gather_distributed,
+            query_ids=batch.ids[pairs] if batch.ids is not None else None,
+        )
+
+    def _cosent_term(self, z_a: Tensor, z_b: Tensor, batch: TextBatch) -> Tensor | None:
+        """CoSENT of the scored pairs (None when unused or too few in a single process)."""
+        if self.cosent_weight == 0 or batch.scores is None:
+            return None
+        scored = torch.isfinite(batch.scores)
+        if not (self.gather_distributed or int(scored.sum()) >= 2):
+            return None
+        return cosent(
+            z_a[scored],
+            z_b[scored],
+            batch.scores[scored].to(z_a.dtype),
+            temperature=self.cosent_temperature,
+            gather_distributed=self.gather_distributed,
+        )
+
+    def _positive_rows(self, batch: TextBatch) -> Tensor:
+        """(B,) True for the pairs that are InfoNCE positives."""
+        if batch.scores is None:
+            return torch.ones(batch.batch_size, dtype=torch.bool, device=batch.anchor.device)
+        unscored = ~torch.isfinite(batch.scores)
+        if self.positive_score is None:
+            return unscored
+        return unscored | (batch.scores >= self.positive_score)
+
+    def encode(self, x: Tokens) -> Tensor:
+        """(B, F) sentence features: the encoder's pooled output (head only if kept)."""
+        h = self.encoder(x)
+        return h if self.head is None or self.mlp_only_train else self.head(h)
+
+    @torch.no_grad()
+    def encode_texts(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 256,
+        device: torch.device | str | None = "cpu",
+    ) -> Tensor:
+        """(N, F) features of many sentences, as :meth:`encode`, without gradients (CPU float32).
+
+        The encoder's ``encode_texts`` (eval mode, length-sorted batches, input order kept);
+        the head, when kept at evaluation, acts row by row on its output.
+        """
+        encoder: Any = self.encoder
+        features: Tensor = encoder.encode_texts(texts, batch_size=batch_size, device=device)
+        if self.head is None or self.mlp_only_train:
+            return features
+        weight = next(self.head.parameters())
+        return self.head(features.to(weight.device, weight.dtype)).float().cpu()
+
+
+def _check_step(batch: TextBatch, progress: float) -> None:
+    if not isinstance(batch, TextBatch):
+        raise ValueError(f"SimCSE takes a TextBatch of tokenized text, got {type(batch).__name__}")
+    if not 0.0 <= progress <= 1.0:
+        raise ValueError(f"progress must be in [0, 1], got {progress}")
+    if batch.positive is not None and batch.positive.device != batch.anchor.device:
+        raise ValueError("TextBatch.anchor and positive must be on the same device")

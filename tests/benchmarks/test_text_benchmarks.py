@@ -1,0 +1,108 @@
+"""Smoke tests of the SimCSE benchmark scripts: each runs its ``--quick`` setting end to end.
+
+Quick settings check that the scripts run and report finite numbers; they measure nothing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def load_script(relative: str) -> ModuleType:
+    path = BENCHMARKS / relative
+    name = path.stem
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def text_data_available() -> bool:
+    try:
+        from contrastkit.encoders.text import minilm_dir
+        from contrastkit.eval.sts import read_sts_benchmark
+
+        minilm_dir()
+        read_sts_benchmark("test")
+    except (ImportError, ValueError):
+        return False
+    return True
+
+
+needs_text_data = pytest.mark.skipif(
+    not text_data_available(),
+    reason="needs the text extra (MiniLM) and STS-B (set CONTRASTKIT_DATA to the shared data)",
+)
+
+
+def assert_finite(record: dict[str, Any], keys: list[str]) -> None:
+    for key in keys:
+        value = record[key]
+        assert isinstance(value, (int, float)) and math.isfinite(value), (key, value)
+
+
+def check_run_record(results: dict[str, Any], out: Path) -> None:
+    saved = json.loads(out.read_text())
+    assert saved["benchmark"] == results["benchmark"]
+    for key in ("command", "commit", "date", "torch", "threads"):
+        assert key in saved["run"], key
+    assert "--quick" in saved["run"]["command"]
+
+
+def test_simcse_throughput_quick(tmp_path: Path) -> None:
+    pytest.importorskip("sentence_transformers")
+    if not text_data_available():
+        pytest.skip("needs the text extra (MiniLM)")
+    script = load_script("speed/simcse_throughput.py")
+    out = tmp_path / "throughput.json"
+    results = script.main(["--quick", "--out", str(out)])
+    assert set(results["configs"]) == {"ours", "sentence-transformers"}
+    for record in results["configs"].values():
+        assert_finite(
+            record,
+            ["sentences_per_s", "step_s", "tokenize_s", "forward_s", "loss_s", "backward_s"],
+        )
+        assert record["sentences_per_s"] > 0
+    assert_finite(results, ["ratio"])
+    check_run_record(results, out)
+
+
+@needs_text_data
+def test_simcse_unsup_small_quick(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn")
+    script = load_script("quality/simcse_unsup_small.py")
+    out, run_dir = tmp_path / "unsup.json", tmp_path / "run"
+    results = script.main(["--quick", "--run-dir", str(run_dir), "--out", str(out)])
+    assert_finite(results, ["tfidf", "untrained"])
+    assert_finite(results["trained"], ["test", "wall_s", "cpu_s", "best_dev"])
+    assert results["trained"]["steps"] == 2 and results["test_pairs"] == 50
+    assert (run_dir / "best.pt").is_file() and (run_dir / "eval.json").is_file()
+    check_run_record(results, out)
+    with pytest.raises(SystemExit, match="--overwrite"):  # a trained run is never resumed silently
+        script.main(["--quick", "--run-dir", str(run_dir)])
+
+
+@pytest.mark.slow
+@needs_text_data
+def test_simcse_sup_minilm_quick(tmp_path: Path) -> None:
+    script = load_script("quality/simcse_sup_minilm.py")
+    out, run_dir = tmp_path / "sup.json", tmp_path / "run"
+    results = script.main(["--quick", "--run-dir", str(run_dir), "--out", str(out)])
+    assert_finite(results["base"], ["test"])
+    assert_finite(results["trained"], ["test", "wall_s", "cpu_s"])
+    assert results["trained"]["steps"] == 4 and isinstance(results["target_met"], bool)
+    check_run_record(results, out)
