@@ -74,6 +74,10 @@ RESUMABLE_CHANGES = frozenset(
         "health_every",
         "select_every",
         "eval_data",
+        "zero_shot_dataset",
+        "zero_shot_limit",
+        "prompt_ensemble",
+        "micro_batch_size",  # gradient caching changes memory, not the gradients
     }
 )
 
