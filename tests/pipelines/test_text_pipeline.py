@@ -110,6 +110,9 @@ def test_source_draws_two_different_captions_of_a_group() -> None:
     lengths = source.lengths  # token counts of each group's first caption: length-grouped batches
     assert lengths is not None and lengths.tolist() == [5, 5, 5, 5]  # [CLS] cap g 0 [SEP]
     assert TextSource(source.examples, encoder.tokenize, group_by_length=False).lengths is None
+    scored = TextCorpus([("a b", "c", 1.0), ("d", "e f", 3.0)], kind="scored_pairs", source="sts")
+    ranked = TextSource(text_examples([scored]), encoder.tokenize)
+    assert ranked.lengths is None  # a ranking loss compares pairs of every length: no grouping
     sentences = TextCorpus(["a b c d e f g h", "d e", "f"], kind="sentences", source="s")
     unsupervised = TextSource(text_examples([sentences]), encoder.tokenize)
     batch = unsupervised(torch.tensor([0, 2]), torch.Generator(), torch.device("cpu"))

@@ -140,13 +140,15 @@ class TextSource:
 
     ``lengths`` (the token count of each example's first text, computed on first use) makes
     :func:`~contrastkit.train.fit` draw length-grouped batches, which pad little; negatives
-    then come from sentences of similar length.
+    then come from sentences of similar length. Scored pairs turn it off by default: a ranking
+    loss (CoSENT) must compare pairs across lengths, or their cosine scales drift apart by
+    length (on STS-B, by genre) and the pooled correlation drops.
 
     Args:
         examples: the training examples (:func:`text_examples`).
         tokenize: ``texts -> Tokens``, e.g. ``lambda t: encoder.tokenize(t, max_length=32)``.
         group_by_length: give ``lengths`` (False: ``lengths`` is None, batches are uniformly
-            random).
+            random); None: True unless the examples have scores.
         views: token-level text views (:func:`~contrastkit.transforms.text.text_views`): view
             0's ops act on the anchors, view 1's on the positives (for plain sentences, on a
             second copy of the anchors). None or ``"dropout"`` views change no token.
@@ -166,7 +168,7 @@ class TextSource:
         examples: TextExamples,
         tokenize: Tokenize,
         *,
-        group_by_length: bool = True,
+        group_by_length: bool | None = None,
         views: TextViews | None = None,
     ) -> None:
         if len(examples) == 0:
@@ -177,6 +179,8 @@ class TextSource:
         if len(ops) != 2:
             raise ValueError(f"text views must make 2 views (anchor, positive), got {len(ops)}")
         self.anchor_ops, self.positive_ops = ops
+        if group_by_length is None:
+            group_by_length = examples.scores is None
         self.group_by_length = group_by_length
         self._lengths: Tensor | None = None
 
