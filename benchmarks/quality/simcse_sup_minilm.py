@@ -9,10 +9,10 @@ What is measured
       evaluator; and of
     * the same model fine-tuned by ``recipes/simcse_sup_minilm.toml``: SimCSE on STS-B train
       (CoSENT on the 5,749 scored pairs, pairs scored >= 4 also as InfoNCE positives) plus
-      Flickr8k caption pairs (two captions of one image, 8,091 images), AdamW, batch 64, at most
-      32 tokens per sentence, 2 epochs of the mixture; every ``select_every`` steps the STS-B
-      dev Spearman is measured and the best weights are kept (``best.pt``), which are the ones
-      reported on test. STS-B test is never used for training or selection.
+      Flickr8k caption pairs (two captions of one image, 8,091 images), AdamW at lr 2e-5,
+      batch 64, at most 32 tokens per sentence, 1 epoch of the mixture; every ``select_every``
+      (24) steps the STS-B dev Spearman is measured and the best weights are kept (``best.pt``),
+      which are the ones reported on test. STS-B test is never used for training or selection.
 
     The training run is a normal contrastkit run folder (``--run-dir``), trained in this process
     by ``contrastkit.runs.train_run`` and evaluated by ``contrastkit.runs.evaluate_run``; the

@@ -15,7 +15,7 @@ What is measured
     is reported separately (it is paid once per tower, weights and data). Steps are timed by
     the engine itself: each configuration runs ``--warmup + --steps`` steps
     (``max_steps``), and the median of the per-step times logged in ``metrics.jsonl``
-    (``images_per_s`` = pairs per second) over the last ``--steps`` is reported. The
+    (``examples_per_s`` = pairs per second) over the last ``--steps`` is reported. The
     configurations alternate in ``--rounds`` rounds so that machine load affects them alike.
 
 Usage
@@ -94,9 +94,9 @@ def timed_steps(values: dict[str, Any], steps: int) -> tuple[list[float], float]
     setup_s = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as run_dir:
         fit(setup.method, setup.source, recipe.train, run_dir=run_dir)
-        records = [r for r in read_metrics(Path(run_dir)) if "images_per_s" in r]
+        records = [r for r in read_metrics(Path(run_dir)) if "examples_per_s" in r]
     batch = recipe.train.batch_size
-    return [batch / r["images_per_s"] for r in records[-steps:]], setup_s
+    return [batch / r["examples_per_s"] for r in records[-steps:]], setup_s
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -70,14 +70,20 @@ def test_simcse_throughput_quick(tmp_path: Path) -> None:
     script = load_script("speed/simcse_throughput.py")
     out = tmp_path / "throughput.json"
     results = script.main(["--quick", "--out", str(out)])
-    assert set(results["configs"]) == {"ours", "sentence-transformers"}
+    assert set(results["configs"]) == {
+        "ours",
+        "sentence-transformers",
+        "ours, length-grouped batches",
+        "sentence-transformers, random batches",
+    }
     for record in results["configs"].values():
         assert_finite(
             record,
             ["sentences_per_s", "step_s", "tokenize_s", "forward_s", "loss_s", "backward_s"],
         )
         assert record["sentences_per_s"] > 0
-    assert_finite(results, ["ratio"])
+        assert 0 <= record["padding"] < 1
+    assert_finite(results, ["ratio", "ratio_same_batches"])
     check_run_record(results, out)
 
 

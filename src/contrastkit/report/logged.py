@@ -16,7 +16,7 @@ from contrastkit.report.plots import Panel
 TRAINING_PANELS: tuple[Panel, ...] = (
     ("loss", ("loss",)),
     ("learning rate", ("lr",)),
-    ("images / s", ("images_per_s",)),
+    ("examples / s", ("examples_per_s", "images_per_s")),  # images_per_s: older runs
 )
 HEALTH_PANELS: tuple[Panel, ...] = (
     ("embedding std (dashed: isotropic 1/√D)", ("embedding_std", "embedding_std_healthy")),

@@ -157,10 +157,10 @@ class TrainingLoop:
                 observed = self.observer(position.step, output) if self.observer else {}
                 result.losses.append(loss)
                 result.steps = position.step
-                images = sum(len(g) for g in group) * world_size() / (time.perf_counter() - tick)
+                rate = sum(len(g) for g in group) * world_size() / (time.perf_counter() - tick)
                 bar.update(1)
-                bar.set_postfix(loss=f"{loss:.4f}", img_s=f"{images:.0f}", **self._shown(observed))
-                self._log(log, position, loss, images, {**logs, **observed}, bool(observed))
+                bar.set_postfix(loss=f"{loss:.4f}", ex_s=f"{rate:.0f}", **self._shown(observed))
+                self._log(log, position, loss, rate, {**logs, **observed}, bool(observed))
                 result.stopped = self._should_stop(position, start, stop.requested)
                 if (
                     result.stopped != "completed"
@@ -226,7 +226,7 @@ class TrainingLoop:
         log: MetricsLog | None,
         position: Position,
         loss: float,
-        images: float,
+        rate: float,
         logs: dict[str, float],
         observed: bool,
     ) -> None:
@@ -239,7 +239,7 @@ class TrainingLoop:
                 "step": position.step,
                 "epoch": position.epoch,
                 "loss": loss,
-                "images_per_s": images,
+                "examples_per_s": rate,
                 **logs,
             }
         )
