@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import platform
 import subprocess
 import sys
@@ -41,3 +42,10 @@ def set_up(threads: int, seed: int) -> None:
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     np.random.seed(seed)
+
+
+def write_results(path: Path | None, results: dict[str, Any]) -> None:
+    """Write ``results`` as indented JSON to ``path`` (the scripts' ``--out``), if given."""
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(results, indent=2) + "\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from contrastkit.cli import main
@@ -66,6 +67,12 @@ def test_unsupervised_recipe_end_to_end(tmp_path: Path, capsys: pytest.CaptureFi
     assert record["metrics"]["per_dataset"]["stsb_test"]["n"] == 1379
     assert main(["eval", str(run), "--protocol", "knn"]) == 2
     assert "protocols = ['sts']" in capsys.readouterr().err
+    embeddings = tmp_path / "sentences.npy"
+    assert main(["embed", str(run), "--data", str(sentences), "--out", str(embeddings)]) == 0
+    assert "wrote (40, 32) features of 40 sentences" in capsys.readouterr().out
+    assert np.load(embeddings).shape == (40, 32)
+    assert main(["embed", str(run), "--out", str(embeddings)]) == 2  # text runs need --data
+    assert "--data is required for a text run" in capsys.readouterr().err
 
 
 @pytest.mark.slow

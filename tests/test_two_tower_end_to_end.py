@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from pair_data import write_pairs
@@ -89,3 +90,7 @@ protocols = ["retrieval"]
     assert cli.main(["eval", str(run), "--protocol", "retrieval", "--json"]) == 0
     metrics = records[0]["metrics"]["text_to_image"]
     assert all(math.isfinite(v) for v in metrics.values())
+    texts, out = tmp_path / "queries.txt", tmp_path / "queries.npy"
+    texts.write_text("a red square\na blue circle\nnothing at all\n")
+    assert cli.main(["embed", str(run), "--data", str(texts), "--out", str(out)]) == 0
+    assert np.load(out).shape[0] == 3  # projected by tower b into the shared space

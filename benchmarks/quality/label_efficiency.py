@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import math
 import statistics
 import sys
@@ -55,7 +54,7 @@ from torch import Tensor, nn
 
 # benchmarks/ is not a package: its shared helpers come from benchmarks/common.py
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import run_record, set_up
+from common import run_record, set_up, write_results
 
 from contrastkit.data import ImageDataset, load_dataset
 from contrastkit.encoders import build_encoder
@@ -345,9 +344,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     results["run"]["command"] = " ".join([sys.executable, str(Path(__file__)), *argv])
     print(table(results))
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_results(args.out, results)
     return results
 
 

@@ -15,7 +15,9 @@ What is measured
       through two dropout masks, InfoNCE at temperature 0.05, MLP head in training only,
       AdamW at a constant learning rate after the warmup (the recipe's cosine would be cut
       short by the budget), batch 64; the checkpoint with the best STS-B dev Spearman
-      (checked every ``select_every`` steps and at the stop) is the one reported on test.
+      (checked every ``select_every`` steps, and at the last step of a ``--steps`` run; a
+      wall-clock budget stops at an unknown step, so the steps after the last check are not
+      checked) is the one reported on test.
 
     The budget covers training steps only (the dev checks count in it; loading the corpus does
     not). ``--steps N`` bounds training by steps instead of time (for a loaded machine, where a
@@ -48,7 +50,7 @@ import torch
 
 # benchmarks/ is not a package: its shared helpers come from benchmarks/common.py
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import run_record, set_up
+from common import run_record, set_up, write_results
 
 from contrastkit.eval.sts import sts_correlation
 from contrastkit.pipelines.text import build_text_method, load_examples, sts_pairs
@@ -208,9 +210,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "run": run_record(__file__, argv, args.threads),
     }
     print(table(results))
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_results(args.out, results)
     return results
 
 

@@ -52,7 +52,7 @@ import torch
 
 # benchmarks/ is not a package: its shared helpers come from benchmarks/common.py
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import run_record, set_up
+from common import run_record, set_up, write_results
 
 from contrastkit.data import ImageDataset, load_dataset
 from contrastkit.data.views import ViewSource
@@ -228,9 +228,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     results["run"] = run_record(__file__, argv, args.threads)
     print(table(results))
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_results(args.out, results)
     return results
 
 

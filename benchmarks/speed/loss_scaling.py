@@ -58,7 +58,7 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import run_record, set_up
+from common import run_record, set_up, write_results
 
 Step = Callable[[], None]
 TARGETS = {"max_ratio_to_bound_from_4096": 1.3, "max_peak_gib_at_65536": 1.0}
@@ -288,9 +288,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "run": run_record(__file__, argv, args.threads),
     }
     print(table(results))
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_results(args.out, results)
     return results
 
 

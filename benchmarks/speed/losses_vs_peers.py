@@ -54,7 +54,7 @@ from torch import Tensor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import run_record, set_up
+from common import run_record, set_up, write_results
 from loss_scaling import bound_seconds, child_environment, child_measure, run_child
 
 from contrastkit import losses
@@ -343,9 +343,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "run": run_record(__file__, argv, args.threads),
     }
     print(table(results))
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_results(args.out, results)
     return results
 
 

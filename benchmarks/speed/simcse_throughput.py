@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import math
 import random
 import statistics
@@ -64,7 +63,7 @@ import torch
 
 # benchmarks/ is not a package: its shared helpers come from benchmarks/common.py
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import run_record, set_up
+from common import run_record, set_up, write_results
 
 from contrastkit.data.text import load_text_corpus
 from contrastkit.data.text_batches import LengthGroupedOrder, padding_fraction
@@ -348,9 +347,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         results["sentence_transformers_version"] = sentence_transformers.__version__
     results["run"] = run_record(__file__, argv, args.threads)
     print(table(results))
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_results(args.out, results)
     return results
 
 

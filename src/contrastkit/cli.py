@@ -70,14 +70,11 @@ def _eval(args: argparse.Namespace) -> int:
 def _embed(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from contrastkit.data.load import load_dataset
-    from contrastkit.runs import encode_dataset, load_run
+    from contrastkit.runs import embed_run
 
-    recipe, method, views = load_run(args.run)
-    dataset = load_dataset(args.data or recipe.data.dataset, args.split)
-    features = encode_dataset(method, dataset, views, device=recipe.train.device)
+    features, what = embed_run(args.run, args.data, args.split)
     np.save(args.out, features.numpy())
-    print(f"wrote {tuple(features.shape)} features of {dataset.name} to {args.out}")
+    print(f"wrote {tuple(features.shape)} features of {what} to {args.out}")
     return 0
 
 
@@ -167,7 +164,12 @@ def _add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser])
 
     embed = commands.add_parser("embed", help="write a run's frozen features as a .npy file")
     embed.add_argument("run", type=Path, help="run folder")
-    embed.add_argument("--data", help="dataset name or path (default: the run's dataset)")
+    embed.add_argument(
+        "--data",
+        help="image runs: dataset name or folder (default: the run's dataset); text runs: a "
+        ".txt file (one sentence per line), pairs CSV, STS file or corpus name; image-text "
+        "runs: texts (tower b) or an image dataset (tower a)",
+    )
     embed.add_argument("--split", default="test", help="split to embed (default: test)")
     embed.add_argument("--out", required=True, type=Path, help="output .npy path")
     embed.set_defaults(handler=_embed)

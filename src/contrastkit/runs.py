@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from contrastkit.eval.health import HealthMonitor
 from contrastkit.eval.sts_selection import BEST_NAME
@@ -133,6 +133,17 @@ def load_run(run_dir: str | Path) -> tuple[Recipe, nn.Module, MultiView]:
     return recipe, method, build_views(recipe.data, channels)
 
 
+def embed_run(
+    run_dir: str | Path, data: str | None = None, split: str = "test"
+) -> tuple[Tensor, str]:
+    """A trained run's frozen features of ``data`` (see ``contrastkit embed --help``), CPU.
+
+    Returns the (N, D) features and a line saying what was embedded.
+    """
+    recipe, method = load_trained(run_dir)
+    return pipeline_for(recipe.model.method).embed(recipe, method, data, split)
+
+
 def evaluate_run(
     run_dir: str | Path, protocols: list[str] | None = None, *, data: str | None = None
 ) -> list[dict[str, Any]]:
@@ -158,6 +169,7 @@ def evaluate_run(
 __all__ = [
     "EVAL_NAME",
     "RECIPE_NAME",
+    "embed_run",
     "encode_dataset",
     "evaluate_run",
     "load_run",

@@ -112,3 +112,15 @@ def test_simcse_sup_minilm_quick(tmp_path: Path) -> None:
     assert_finite(results["trained"], ["test", "wall_s", "cpu_s"])
     assert results["trained"]["steps"] == 4 and isinstance(results["target_met"], bool)
     check_run_record(results, out)
+
+
+@needs_text_data
+def test_stsb_cosent_peer_quick(tmp_path: Path) -> None:
+    pytest.importorskip("sentence_transformers")
+    script = load_script("quality/stsb_cosent_peer.py")
+    out = tmp_path / "peer.json"
+    results = script.main(["--quick", "--out", str(out)])
+    assert [step for step, _ in results["dev_checks"]] == [0, 1, 2]
+    assert all(math.isfinite(value) for _, value in results["dev_checks"])
+    assert_finite(results, ["base_dev", "best_dev"])
+    check_run_record(results, out)

@@ -20,6 +20,7 @@ from contrastkit.data.text_files import read_pairs_csv, read_sentences, read_sts
 from contrastkit.data.text_nltk import NLTK_CORPORA, read_nltk_corpus
 from contrastkit.data.text_wordnet import read_wordnet
 
+TEXT_SUFFIXES = (".txt", ".csv", ".tsv")
 TEXT_CORPORA = (
     "wordnet",
     "wordnet_pairs",
@@ -28,6 +29,17 @@ TEXT_CORPORA = (
     "flickr8k_captions",
     "stsb",
 )
+
+
+def is_text_corpus(name_or_path: str | Path) -> bool:
+    """Whether ``load_text_corpus`` reads ``name_or_path``: a corpus name or a text file.
+
+    Example:
+        >>> is_text_corpus("stsb"), is_text_corpus("captions.txt"), is_text_corpus("cifar10")
+        (True, True, False)
+    """
+    suffix = Path(name_or_path).suffix.lower()
+    return str(name_or_path) in TEXT_CORPORA or suffix in TEXT_SUFFIXES
 
 
 def load_text_corpus(name_or_path: str | Path, *, split: str = "train") -> TextCorpus:
@@ -74,7 +86,7 @@ def load_text_corpus(name_or_path: str | Path, *, split: str = "train") -> TextC
 
 def _load_path(path: Path, name: str) -> TextCorpus:
     suffix = path.suffix.lower()
-    if suffix not in (".txt", ".csv", ".tsv"):
+    if suffix not in TEXT_SUFFIXES:
         raise ValueError(
             f"unknown text corpus {name!r}: not one of {', '.join(TEXT_CORPORA)}, and not a "
             ".txt (sentences), .csv (anchor,positive[,negative]) or .tsv (STS) file"

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from torch import nn
+from torch import Tensor, nn
 
 from contrastkit.recipe import Recipe
 from contrastkit.train.loop import BatchSource, StepObserver
@@ -36,7 +36,9 @@ class Pipeline(Protocol):
 
     ``build_method`` must give the same architecture as ``training_setup`` so that a checkpoint's
     weights load into it; ``evaluate`` runs ``recipe.eval.protocols`` on a trained method and
-    returns one record per result (the rows of ``eval.json``).
+    returns one record per result (the rows of ``eval.json``); ``embed`` gives a trained
+    method's frozen features of some data (``contrastkit embed``) and a line saying what it
+    embedded.
     """
 
     def training_setup(self, recipe: Recipe) -> TrainingSetup: ...
@@ -44,3 +46,7 @@ class Pipeline(Protocol):
     def build_method(self, recipe: Recipe) -> nn.Module: ...
 
     def evaluate(self, recipe: Recipe, method: nn.Module) -> list[dict[str, Any]]: ...
+
+    def embed(
+        self, recipe: Recipe, method: nn.Module, data: str | None, split: str
+    ) -> tuple[Tensor, str]: ...

@@ -112,6 +112,15 @@ class ImagePipeline:
         sample = load_data(recipe.data, recipe.data.test_split)
         return build_model(recipe.model, sample.images.shape[1])
 
+    def embed(
+        self, recipe: Recipe, method: nn.Module, data: str | None, split: str
+    ) -> tuple[Tensor, str]:
+        """Features of ``split`` of the image dataset ``data`` (default: the run's dataset)."""
+        dataset = load_dataset(data or recipe.data.dataset, split)
+        views = build_views(recipe.data, dataset.images.shape[1])
+        features = encode_dataset(method, dataset, views, device=recipe.train.device)
+        return features, f"{dataset.name} ({split})"
+
     def evaluate(self, recipe: Recipe, method: nn.Module) -> list[dict[str, Any]]:
         train = load_data(recipe.data, recipe.data.train_split)
         test = load_data(recipe.data, recipe.data.test_split)

@@ -23,12 +23,14 @@ from contrastkit.data.feature_cache import cached_features
 from contrastkit.data.image_text import ImageCaptionDataset, load_image_captions
 from contrastkit.data.load import load_dataset
 from contrastkit.data.pair_source import CaptionPairSource, ImageAugment
+from contrastkit.data.text import is_text_corpus
 from contrastkit.distributed import world_size
 from contrastkit.encoders.towers import build_tower, is_text_tower
 from contrastkit.eval.retrieval import image_text_retrieval
 from contrastkit.eval.zero_shot import CIFAR_TEMPLATES, DEFAULT_TEMPLATES, zero_shot_evaluate
 from contrastkit.methods.two_tower import TwoTower
 from contrastkit.pipelines.base import TrainingSetup
+from contrastkit.pipelines.text import read_texts
 from contrastkit.recipe import DataConfig, ModelConfig, Recipe
 from contrastkit.train import resolve_device
 from contrastkit.transforms.crop import RandomResizedCrop
@@ -101,6 +103,13 @@ def image_features(
 
 
 @torch.no_grad()
+def dataset_features(method: TwoTower, dataset: Any, *, cache: bool, device: Any) -> Tensor:
+    """Tower a's features of an image dataset's images (cache keys from its name and index)."""
+    names = [f"{dataset.name}/{i}" for i in range(len(dataset))]
+    tag = dataset.name.replace("/", "-")
+    return image_features(method, dataset.images, names=names, tag=tag, cache=cache, device=device)
+
+
 def text_features(
     method: TwoTower, texts: list[str], *, max_length: int, tag: str, cache: bool, device: Any
 ) -> Tensor:
@@ -212,15 +221,7 @@ def zero_shot_record(recipe: Recipe, method: TwoTower, device: Any) -> dict[str,
     if limit > 0 and limit < len(dataset):
         dataset = dataset.subset(torch.arange(limit))
     assert dataset.labels is not None
-    names = [f"{dataset.name}/{i}" for i in range(len(dataset))]
-    images = image_features(
-        method,
-        dataset.images,
-        names=names,
-        tag=dataset.name.replace("/", "-"),
-        cache=recipe.data.cache_features,
-        device=device,
-    )
+    images = dataset_features(method, dataset, cache=recipe.data.cache_features, device=device)
     with torch.no_grad():
         image_emb = method.project_a(images.to(device)).cpu()
 
@@ -255,6 +256,30 @@ class ImageTextPipeline:
 
     def build_method(self, recipe: Recipe) -> nn.Module:
         return build_two_tower(recipe.model, recipe.data)
+
+    def embed(
+        self, recipe: Recipe, method: nn.Module, data: str | None, split: str
+    ) -> tuple[Tensor, str]:
+        """Projected embeddings of ``data``: texts (a text file or corpus name) through tower b
+        when it is a text tower, images (an image dataset name or folder) through tower a."""
+        if not isinstance(method, TwoTower):
+            raise ValueError(f"image-text embedding needs a TwoTower, got {type(method).__name__}")
+        if not data:
+            raise ValueError(
+                "--data is required for an image-text run: a text file or corpus (embedded by "
+                "tower b) or an image dataset (embedded by tower a)"
+            )
+        device = resolve_device(recipe.train.device)
+        method.to(device).eval()
+        if is_text_corpus(data) and is_text_tower(method.encoder_b):
+            texts, what = read_texts(data, split)
+            features = method.encoder_b.encode_texts(texts, device=device)  # type: ignore[operator]
+            with torch.no_grad():
+                return method.project_b(features.to(device)).cpu(), f"{what} (tower b)"
+        dataset = load_dataset(data, split)
+        images = dataset_features(method, dataset, cache=False, device=device)
+        with torch.no_grad():
+            return method.project_a(images.to(device)).cpu(), f"{dataset.name} ({split}, tower a)"
 
     def evaluate(self, recipe: Recipe, method: nn.Module) -> list[dict[str, Any]]:
         if not isinstance(method, TwoTower):

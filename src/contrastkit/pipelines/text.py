@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from contrastkit.data.batches import BatchOrder
 from contrastkit.data.text import load_text_corpus, unlabeled_sentences
@@ -98,6 +98,17 @@ def planned_steps(recipe: Recipe, examples: int) -> int:
     return min(total, train.max_steps) if train.max_steps is not None else total
 
 
+def read_texts(data: str | None, split: str) -> tuple[list[str], str]:
+    """Every text of a text file or corpus, in order, and a line saying what they are."""
+    if not data:
+        raise ValueError(
+            "--data is required for a text run: a .txt file (one sentence per line), a pairs "
+            "CSV, an STS file or a corpus name such as stsb"
+        )
+    corpus = load_text_corpus(data, split=split)
+    return corpus.texts(), f"{len(corpus)} {corpus.kind} of {corpus.source}"
+
+
 def sts_pairs(name: str) -> dict[str, tuple[list[str], list[str], list[float]]]:
     """STS pairs by ``eval_data``: ``stsb`` (test), ``stsb_dev``, ... or files; ``+`` joins."""
     pairs = {}
@@ -138,6 +149,15 @@ class TextPipeline:
 
     def build_method(self, recipe: Recipe) -> nn.Module:
         return build_text_method(recipe)
+
+    def embed(
+        self, recipe: Recipe, method: nn.Module, data: str | None, split: str
+    ) -> tuple[Tensor, str]:
+        """Features of every text of ``data``: a text file or corpus (:func:`load_text_corpus`)."""
+        texts, what = read_texts(data, split)
+        device = resolve_device(recipe.train.device)
+        encode: Any = method.to(device).encode_texts
+        return encode(texts, batch_size=ENCODE_BATCH, device=device), what
 
     def evaluate(self, recipe: Recipe, method: nn.Module) -> list[dict[str, Any]]:
         unknown = sorted(set(recipe.eval.protocols) - set(PROTOCOLS))
