@@ -56,6 +56,18 @@ class _Observers:
     def __call__(self, step: int, output: MethodOutput) -> dict[str, float]:
         return {k: v for observer in self.observers for k, v in observer(step, output).items()}
 
+    def _stateful(self) -> dict[str, Any]:
+        """The observers that keep state, by class name (unique within a run)."""
+        return {type(o).__name__: o for o in self.observers if hasattr(o, "state_dict")}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {name: observer.state_dict() for name, observer in self._stateful().items()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for name, observer in self._stateful().items():
+            if name in state and hasattr(observer, "load_state_dict"):
+                observer.load_state_dict(state[name])
+
 
 # Keys a resumed run may change: they do not alter what is trained.
 RESUMABLE_CHANGES = frozenset(

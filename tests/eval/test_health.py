@@ -295,3 +295,20 @@ def test_healthy_training_does_not_warn(build: object, digits_train: ImageDatase
         ranks = train_on_digits(build(), digits_train, monitor)  # type: ignore[operator]
     assert not [w for w in caught if issubclass(w.category, CollapseWarning)]
     assert not monitor.collapsed and min(ranks) > 4.0
+
+
+def test_monitor_state_round_trip_keeps_a_streak() -> None:
+    collapsed = MethodOutput(torch.tensor(0.0), (torch.ones(8, 4), torch.ones(8, 4)))
+    monitor = HealthMonitor(every=1, patience=3)
+    monitor(1, collapsed)
+    monitor(2, collapsed)
+    restored = HealthMonitor(every=1, patience=3)
+    restored.load_state_dict(monitor.state_dict())
+    assert restored.collapsed_observations == 2 and not restored.collapsed
+    with pytest.warns(CollapseWarning):
+        restored(3, collapsed)  # the third collapsed observation in a row, across the resume
+    assert restored.state_dict() == {
+        "collapsed": True,
+        "collapse_step": 3,
+        "collapsed_observations": 3,
+    }

@@ -135,3 +135,31 @@ def test_non_finite_weights_with_a_finite_loss_stop_as_divergence(tmp_path: Path
     with pytest.raises(TrainingDivergedError, match=r"non-finite .* at step 3.*step 2"):
         fit(Exploding(), NoiseSource(), config(checkpoint_every=1), run_dir=tmp_path)
     assert load_checkpoint(tmp_path / "checkpoint.pt")["position"]["step"] == 2
+
+
+class CountingObserver:
+    """A stateful observer: counts the steps it saw; its count is checkpointed."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+
+    def __call__(self, step: int, output: object) -> dict[str, float]:
+        self.seen += 1
+        return {}
+
+    def state_dict(self) -> dict[str, int]:
+        return {"seen": self.seen}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.seen = state["seen"]
+
+
+def test_observer_state_is_checkpointed_and_restored(tmp_path: Path) -> None:
+    first = CountingObserver()
+    fit(TinyMethod(), NoiseSource(), config(max_steps=7), run_dir=tmp_path, observer=first)
+    assert first.seen == 7 and load_checkpoint(tmp_path / "checkpoint.pt")["observer"] == {
+        "seen": 7
+    }
+    resumed = CountingObserver()
+    fit(TinyMethod(), NoiseSource(), config(), run_dir=tmp_path, observer=resumed)
+    assert resumed.seen == 20  # 7 restored + 13 new steps

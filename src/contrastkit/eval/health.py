@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -110,7 +111,8 @@ class HealthMonitor:
     small D, where ``fraction * D`` would fall below the minimum rank of 1; a completely
     collapsed batch has rank about 1). After ``patience`` consecutive collapsed observations it
     emits one :class:`CollapseWarning`, sets ``collapsed`` and records ``collapse_step``; an
-    observation above the threshold resets the count. It keeps only floats between calls.
+    observation above the threshold resets the count. That state is in ``state_dict()``, which
+    ``fit`` saves in every checkpoint, so a resumed run neither forgets a streak nor warns twice.
 
     Args:
         every: observe every this many optimizer steps (steps divisible by it), >= 1.
@@ -153,6 +155,20 @@ class HealthMonitor:
         self.collapsed = False
         self.collapse_step: int | None = None
         self.collapsed_observations = 0  # consecutive observations below the threshold
+
+    def state_dict(self) -> dict[str, Any]:
+        """The collapse state: ``collapsed``, ``collapse_step``, ``collapsed_observations``."""
+        return {
+            "collapsed": self.collapsed,
+            "collapse_step": self.collapse_step,
+            "collapsed_observations": self.collapsed_observations,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        self.collapsed = bool(state["collapsed"])
+        self.collapse_step = state["collapse_step"]
+        self.collapsed_observations = int(state["collapsed_observations"])
 
     def collapse_threshold(self, dim: int) -> float:
         """The effective rank below which an observation of D = ``dim`` counts as collapsed."""

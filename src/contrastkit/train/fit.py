@@ -110,7 +110,7 @@ def fit(
     directory = Path(run_dir) if run_dir is not None else None
     position = Position()
     if directory is not None and resume and (directory / CHECKPOINT_NAME).exists():
-        position, saved_random = read_checkpoint(directory, method, optimizer, config)
+        position, saved_random = read_checkpoint(directory, method, optimizer, config, observer)
         saved_random.restore(generator)
     loop = TrainingLoop(
         method, data, config, optimizer, generator, device, directory, steps_per_epoch

@@ -40,8 +40,9 @@ class StepObserver(Protocol):
     """Called after every optimizer step with the step's last ``MethodOutput``.
 
     Returns metrics to log (an empty dict on steps it skips); metrics named in its optional
-    ``display`` attribute also appear in the progress bar. The health monitor
-    (:class:`contrastkit.eval.health.HealthMonitor`) is one.
+    ``display`` attribute also appear in the progress bar. An observer with ``state_dict()``
+    and ``load_state_dict(state)`` has its state saved in every checkpoint and restored on
+    resume. The health monitor (:class:`contrastkit.eval.health.HealthMonitor`) is one.
     """
 
     def __call__(self, step: int, output: MethodOutput) -> dict[str, float]: ...
@@ -270,6 +271,7 @@ class TrainingLoop:
                     position,
                     RandomState.capture(self.generator),
                     self.config,
+                    self.observer,
                 )
             except FloatingPointError as error:  # finite loss, non-finite update
                 self._diverged(position.step, float("nan"), cause=str(error))

@@ -59,8 +59,13 @@ def write_checkpoint(
     position: Position,
     random_state: RandomState,
     config: TrainConfig,
+    observer: Any = None,
 ) -> Path:
-    """Save everything needed to continue exactly; refuses a model with non-finite weights."""
+    """Save everything needed to continue exactly; refuses a model with non-finite weights.
+
+    ``observer`` (a step observer such as the health monitor) is saved too when it has a
+    ``state_dict()``.
+    """
     _check_finite(model)
     state: dict[str, Any] = {
         "model": model.state_dict(),
@@ -71,6 +76,8 @@ def write_checkpoint(
         "rng_cuda": random_state.cuda_states,
         "config": asdict(config),
     }
+    if hasattr(observer, "state_dict"):
+        state["observer"] = observer.state_dict()
     return save_checkpoint(run_dir / CHECKPOINT_NAME, state)
 
 
@@ -87,9 +94,14 @@ def load_weights(model: nn.Module, weights: dict[str, Any], run_dir: Path) -> No
 
 
 def read_checkpoint(
-    run_dir: Path, model: nn.Module, optimizer: torch.optim.Optimizer, config: TrainConfig
+    run_dir: Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    config: TrainConfig,
+    observer: Any = None,
 ) -> tuple[Position, RandomState]:
-    """Load a run's checkpoint into ``model`` and ``optimizer``; returns where to continue."""
+    """Load a run's checkpoint into ``model``, ``optimizer`` and ``observer`` (when it has a
+    ``load_state_dict`` and the checkpoint saved its state); returns where to continue."""
     state = load_checkpoint(run_dir / CHECKPOINT_NAME)
     saved = state.get("config", {})
     changed = [key for key in TrainConfig.RESUME_KEYS if saved.get(key) != getattr(config, key)]
@@ -101,5 +113,7 @@ def read_checkpoint(
         )
     load_weights(model, state["model"], run_dir)
     optimizer.load_state_dict(state["optimizer"])
+    if "observer" in state and hasattr(observer, "load_state_dict"):
+        observer.load_state_dict(state["observer"])
     random_state = RandomState(state["rng_torch"], state["rng_augment"], list(state["rng_cuda"]))
     return Position(**state["position"]), random_state
