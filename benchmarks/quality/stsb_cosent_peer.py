@@ -9,7 +9,8 @@ What is measured
     constant ``--lr`` (weight decay 0.01), batches of ``--batch`` pairs in a seeded random order.
 
     It answers one question: does STS-B dev drift down when this strong base model is
-    fine-tuned on STS-B train, independently of contrastkit? (Our own run of the same setting:
+    fine-tuned on STS-B train, independently of contrastkit? (Our own run of a similar setting,
+    with warmup and cosine decay where this one keeps the learning rate constant:
     ``contrastkit train --recipe recipes/simcse_sup_minilm.toml --set dataset=stsb
     --set positive_score=100 --set batch_size=16``; see ``benchmarks/README.md``.)
 

@@ -19,7 +19,8 @@ What is measured
       on (sentence, sentence) pairs, which is its documented unsupervised SimCSE; the step is
       what its trainer does per batch: ``model.preprocess`` of each column (the data collator),
       ``embed_columns`` (one forward per column) and ``compute_loss_from_embeddings`` (the
-      loss's ``forward``), backward, ``torch.optim.AdamW``.
+      loss's ``forward``), backward, ``torch.optim.AdamW(fused=True)`` (its trainer's default
+      optimizer, ``adamw_torch_fused``, with transformers 5 and torch >= 2.8).
 
     Two comparisons, each in one run:
 
@@ -29,12 +30,14 @@ What is measured
       ``fit`` does for a text source (``LengthGroupedOrder``: sentences of similar length meet,
       little padding), sentence-transformers draws uniformly random batches (its trainer's
       default sampler; it has no length grouping for text columns). Both walk the same sentences
-      for ``--steps * --rounds`` steps; the padded fraction of each is reported.
+      (the first ``--steps * --rounds`` length-grouped batches; the same sentences shuffled
+      into random batches for the peer); the padded fraction of each is reported, and
+      sentences/s is all sentences over all the time (steps differ in cost here).
 
     Every step is timed piece by piece with ``time.perf_counter``: tokenization, encoder
     forward, loss, backward, optimizer step. The two pipelines run in interleaved blocks
     (``--rounds`` times ``--steps`` timed steps each) after ``--warmup`` untimed steps each;
-    each reported time is the median over all timed steps of a pipeline. ``--quick`` (batch 4,
+    each reported phase time is the median over all timed steps of a pipeline. ``--quick`` (batch 4,
     no warmup, 1 timed step each, random sentences) is a smoke test, not a measurement.
 
 Issue target
@@ -159,8 +162,8 @@ class SentenceTransformers:
         self.model.max_seq_length = max_length
         self.loss = MultipleNegativesRankingLoss(self.model, scale=1.0 / TEMPERATURE)
         self.embed_columns = embed_columns
-        self.optimizer = torch.optim.AdamW(
-            self.model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY
+        self.optimizer = torch.optim.AdamW(  # fused: its trainer's default (adamw_torch_fused)
+            self.model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY, fused=True
         )
         self.sentences = sentences
 
@@ -189,13 +192,19 @@ def check_finite(name: str, loss: float) -> None:
         raise RuntimeError(f"{name}: loss became {loss}")
 
 
-def summarize(times: list[dict[str, float]], batch: int) -> dict[str, Any]:
-    """Medians of each phase, sentences/s and each phase's share of one configuration."""
+def summarize(times: list[dict[str, float]], batch: int, *, varied: bool) -> dict[str, Any]:
+    """Medians of each phase, sentences/s and each phase's share of one configuration.
+
+    sentences/s is the batch over the median step time when every step has the same batches
+    (robust to a noisy step), and all sentences over all the time when the batches differ in
+    cost (``varied``: length-grouped batches, where the median step is not the mean's).
+    """
     totals = [sum(t.values()) for t in times]
     step = statistics.median(totals)
     medians = {phase: statistics.median(t[phase] for t in times) for phase in PHASES}
+    rate = batch * len(totals) / sum(totals) if varied else batch / step
     return {
-        "sentences_per_s": batch / step,
+        "sentences_per_s": rate,
         "step_s": step,
         "step_s_min": min(totals),
         "step_s_max": max(totals),
@@ -246,14 +255,18 @@ def chunk(batches: list[torch.Tensor], size: int) -> list[list[torch.Tensor]]:
 
 
 def time_configs(
-    runners: dict[str, Any], blocks: dict[str, list[list[torch.Tensor]]], args: argparse.Namespace
+    runners: dict[str, Any],
+    blocks: dict[str, list[list[torch.Tensor]]],
+    args: argparse.Namespace,
+    *,
+    varied: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """Run every runner's blocks, interleaved block by block; summarize each runner's times."""
     times: dict[str, list[dict[str, float]]] = {name: [] for name in runners}
     for round_ in range(len(next(iter(blocks.values())))):
         for name, runner in runners.items():
             times[name] += [runner.step(indices) for indices in blocks[name][round_]]
-    return {name: summarize(times[name], args.batch) for name in runners}
+    return {name: summarize(times[name], args.batch, varied=varied) for name in runners}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -311,15 +324,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.batching == "both" and len(runners) == 2:
         steps = args.steps * args.rounds
         grouped = list(LengthGroupedOrder(lengths, args.batch, seed=args.seed).epoch_batches(0))
-        order = torch.randperm(len(sentences), generator=generator)
+        walked = torch.cat(grouped[:steps])  # the same sentences, batched by each library
+        shuffled = walked[torch.randperm(len(walked), generator=generator)]
         own = {
             "ours, length-grouped batches": chunk(grouped[:steps], args.steps),
             "sentence-transformers, random batches": chunk(
-                list(order[: steps * args.batch].split(args.batch)), args.steps
+                list(shuffled.split(args.batch)), args.steps
             ),
         }
         pipelines = dict(zip(own, runners.values(), strict=True))
-        for name, result in time_configs(pipelines, own, args).items():
+        for name, result in time_configs(pipelines, own, args, varied=True).items():
             result["padding"] = padding_fraction(lengths, [b for block in own[name] for b in block])
             configs[name] = result
     results: dict[str, Any] = {

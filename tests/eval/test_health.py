@@ -312,3 +312,14 @@ def test_monitor_state_round_trip_keeps_a_streak() -> None:
         "collapse_step": 3,
         "collapsed_observations": 3,
     }
+
+
+def test_monitor_ignores_another_observers_state() -> None:
+    monitor = HealthMonitor()
+    with pytest.warns(UserWarning, match="starts afresh"):
+        monitor.load_state_dict({"HealthMonitor": {"collapsed": True}})  # a wrapper's state
+    assert monitor.state_dict() == {
+        "collapsed": False,
+        "collapse_step": None,
+        "collapsed_observations": 0,
+    }

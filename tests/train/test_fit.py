@@ -13,7 +13,14 @@ import pytest
 import torch
 from tiny_run import NoiseSource, TinyMethod, config
 
-from contrastkit.train import TrainingDivergedError, fit, load_checkpoint, read_metrics
+from contrastkit.train import (
+    TrainingDivergedError,
+    build_optimizer,
+    fit,
+    load_checkpoint,
+    read_metrics,
+)
+from contrastkit.train.state import read_checkpoint
 
 HERE = Path(__file__).parent
 
@@ -163,3 +170,15 @@ def test_observer_state_is_checkpointed_and_restored(tmp_path: Path) -> None:
     resumed = CountingObserver()
     fit(TinyMethod(), NoiseSource(), config(), run_dir=tmp_path, observer=resumed)
     assert resumed.seen == 20  # 7 restored + 13 new steps
+
+
+def test_resuming_a_checkpoint_saved_without_fused_kernels_keeps_them(tmp_path: Path) -> None:
+    fit(TinyMethod(), NoiseSource(), config(max_steps=3), run_dir=tmp_path)
+    state = load_checkpoint(tmp_path / "checkpoint.pt")
+    for group in state["optimizer"]["param_groups"]:
+        group["fused"] = None  # as written before build_optimizer chose fused kernels
+    torch.save(state, tmp_path / "checkpoint.pt")
+    method = TinyMethod()
+    optimizer = build_optimizer(method, "sgd", lr=0.1, weight_decay=0.0)
+    read_checkpoint(tmp_path, method, optimizer, config(max_steps=3))
+    assert all(group["fused"] for group in optimizer.param_groups)

@@ -165,7 +165,16 @@ class HealthMonitor:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`state_dict` returned."""
+        """Restore what :meth:`state_dict` returned (with several processes, each restores
+        process 0's state, the one the checkpoint holds)."""
+        missing = {"collapsed", "collapse_step", "collapsed_observations"} - set(state)
+        if missing:
+            warnings.warn(
+                f"the checkpoint's observer state has no {sorted(missing)}: it was saved by "
+                "another observer; the health monitor starts afresh",
+                stacklevel=2,
+            )
+            return
         self.collapsed = bool(state["collapsed"])
         self.collapse_step = state["collapse_step"]
         self.collapsed_observations = int(state["collapsed_observations"])

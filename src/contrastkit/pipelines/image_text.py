@@ -273,7 +273,9 @@ class ImageTextPipeline:
         method.to(device).eval()
         if is_text_corpus(data) and is_text_tower(method.encoder_b):
             texts, what = read_texts(data, split)
-            features = method.encoder_b.encode_texts(texts, device=device)  # type: ignore[operator]
+            features = text_features(
+                method, texts, max_length=recipe.data.max_length, tag="", cache=False, device=device
+            )
             with torch.no_grad():
                 return method.project_b(features.to(device)).cpu(), f"{what} (tower b)"
         dataset = load_dataset(data, split)

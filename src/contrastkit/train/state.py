@@ -112,6 +112,10 @@ def read_checkpoint(
             "settings or a new --out folder"
         )
     load_weights(model, state["model"], run_dir)
+    for saved, group in zip(
+        state["optimizer"]["param_groups"], optimizer.param_groups, strict=False
+    ):
+        saved["fused"] = group.get("fused")  # a checkpoint from before fused kernels keeps them
     optimizer.load_state_dict(state["optimizer"])
     if "observer" in state and hasattr(observer, "load_state_dict"):
         observer.load_state_dict(state["observer"])
