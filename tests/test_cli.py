@@ -149,6 +149,16 @@ def _image_folder(root: Path, corrupt: bool) -> Path:
     return root
 
 
+def test_a_budget_stop_is_evaluated_and_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    argv = ["train", "--recipe", str(RECIPE), *SHORT, "--set", "max_steps=3", "--out", str(out)]
+    assert main(argv) == 0
+    assert "max_steps after 3 steps" in capsys.readouterr().out
+    assert (out / "eval.json").is_file() and (out / "report.html").is_file()
+
+
 def test_corrupt_files_error_or_are_skipped_with_a_count(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

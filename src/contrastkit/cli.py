@@ -37,9 +37,10 @@ def _train(args: argparse.Namespace) -> int:
     print(f"{result.stopped} after {result.steps} steps; run folder {args.out}")
     if result.stopped == "interrupted":
         return INTERRUPTED
-    if result.stopped == "completed" and not args.no_eval and recipe.eval.protocols:
+    # completed, or stopped by its budget (max_steps, time_budget_s): evaluate what was trained
+    if not args.no_eval and recipe.eval.protocols:
         print(format_table({"trained encoder": evaluate_run(args.out)}))
-    if result.stopped == "completed" and not args.no_report:
+    if not args.no_report:
         from contrastkit.report import write_report
 
         print(f"report: {write_report(args.out)}")
