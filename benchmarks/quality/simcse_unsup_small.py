@@ -15,9 +15,8 @@ What is measured
       through two dropout masks, InfoNCE at temperature 0.05, MLP head in training only,
       AdamW at a constant learning rate after the warmup (the recipe's cosine would be cut
       short by the budget), batch 64; the checkpoint with the best STS-B dev Spearman
-      (checked every ``select_every`` steps, and at the last step of a ``--steps`` run; a
-      wall-clock budget stops at an unknown step, so the steps after the last check are not
-      checked) is the one reported on test.
+      (checked every ``select_every`` steps and at the step where training stops) is the one
+      reported on test.
 
     The budget covers training steps only (the dev checks count in it; loading the corpus does
     not). ``--steps N`` bounds training by steps instead of time (for a loaded machine, where a

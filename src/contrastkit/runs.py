@@ -56,6 +56,10 @@ class _Observers:
     def __call__(self, step: int, output: MethodOutput) -> dict[str, float]:
         return {k: v for observer in self.observers for k, v in observer(step, output).items()}
 
+    def finish(self, step: int) -> dict[str, float]:
+        finishes = [getattr(o, "finish", None) for o in self.observers]
+        return {k: v for finish in finishes if finish for k, v in finish(step).items()}
+
     def _stateful(self) -> dict[str, Any]:
         """The observers that keep state, by class name (unique within a run)."""
         return {type(o).__name__: o for o in self.observers if hasattr(o, "state_dict")}

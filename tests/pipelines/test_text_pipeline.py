@@ -243,6 +243,8 @@ def test_selection_keeps_the_best_weights_and_load_trained_uses_them(tmp_path: P
     selection.best = 2.0  # nothing beats it: best.pt stays
     assert selection(5, None)  # type: ignore[arg-type]
     assert torch.load(tmp_path / BEST_NAME, weights_only=True)["step"] == 2
+    assert selection.finish(5) == {}  # step 5 was just evaluated
+    assert set(selection.finish(6)) == set(logged)  # a budget stop at an unscheduled step
     resumed = STSDevSelection(method, (first, second, scores), tmp_path, every=2)
     assert resumed.best == saved["score"]
     assert best_weights(tmp_path) is not None and best_weights(tmp_path / "none") is None

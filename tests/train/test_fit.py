@@ -182,3 +182,28 @@ def test_resuming_a_checkpoint_saved_without_fused_kernels_keeps_them(tmp_path: 
     optimizer = build_optimizer(method, "sgd", lr=0.1, weight_decay=0.0)
     read_checkpoint(tmp_path, method, optimizer, config(max_steps=3))
     assert all(group["fused"] for group in optimizer.param_groups)
+
+
+class FinishingObserver:
+    """Records the end-of-training call."""
+
+    def __init__(self) -> None:
+        self.finished: list[int] = []
+
+    def __call__(self, step: int, output: object) -> dict[str, float]:
+        return {}
+
+    def finish(self, step: int) -> dict[str, float]:
+        self.finished.append(step)
+        return {"final_check": float(step)}
+
+
+def test_observer_finish_runs_once_at_the_stop_and_is_logged(tmp_path: Path) -> None:
+    observer = FinishingObserver()
+    fit(TinyMethod(), NoiseSource(), config(max_steps=5), run_dir=tmp_path, observer=observer)
+    assert observer.finished == [5]
+    records = read_metrics(tmp_path)
+    assert records[-1] == {"step": 5, "epoch": records[-2]["epoch"], "final_check": 5.0}
+    again = FinishingObserver()  # a rerun past its max_steps runs no step: no second check
+    fit(TinyMethod(), NoiseSource(), config(max_steps=5), run_dir=tmp_path, observer=again)
+    assert again.finished == []

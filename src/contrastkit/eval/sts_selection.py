@@ -89,6 +89,7 @@ class STSDevSelection:
         self.name, self.batch_size = name, batch_size
         self.display = (name,)
         self.best = self._saved_score()
+        self.checked_step: int | None = None
 
     def _saved_score(self) -> float:
         if not self.path.is_file():
@@ -104,8 +105,19 @@ class STSDevSelection:
         return float(sts_correlation(features[:count], features[count:], self.scores)["spearman"])
 
     def __call__(self, step: int, output: MethodOutput) -> dict[str, float]:
-        if rank() != 0 or (step % self.every != 0 and step != self.last_step):
+        if step % self.every != 0 and step != self.last_step:
             return {}
+        return self._select(step)
+
+    def finish(self, step: int) -> dict[str, float]:
+        """At the end of training: evaluate the last step unless it was just evaluated (a run
+        stopped by its time budget ends at a step no schedule could name in advance)."""
+        return {} if step == self.checked_step else self._select(step)
+
+    def _select(self, step: int) -> dict[str, float]:
+        if rank() != 0:
+            return {}
+        self.checked_step = step
         try:
             score = self.spearman()
         except ValueError:  # constant similarities (collapsed embeddings): nothing to select

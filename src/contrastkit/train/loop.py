@@ -40,7 +40,9 @@ class StepObserver(Protocol):
     """Called after every optimizer step with the step's last ``MethodOutput``.
 
     Returns metrics to log (an empty dict on steps it skips); metrics named in its optional
-    ``display`` attribute also appear in the progress bar. An observer with ``state_dict()``
+    ``display`` attribute also appear in the progress bar. An optional ``finish(step)`` is called
+    once when training ends (not after Ctrl-C) and returns metrics to log at that step. An
+    observer with ``state_dict()``
     and ``load_state_dict(state)`` has its state saved in every checkpoint and restored on
     resume. The health monitor (:class:`contrastkit.eval.health.HealthMonitor`) is one.
     """
@@ -172,6 +174,8 @@ class TrainingLoop:
                     break
             else:
                 self._save(position)
+        if result.losses and result.stopped != "interrupted":
+            self._finish(log, position)
         if log is not None:
             log.close()
         if result.stopped == "interrupted" and self.is_main:
@@ -180,6 +184,13 @@ class TrainingLoop:
                 "run the same command again to resume"
             )
         return result
+
+    def _finish(self, log: MetricsLog | None, position: Position) -> None:
+        """Give the observer its end-of-training call (``finish(step)``), logging its metrics."""
+        finish = getattr(self.observer, "finish", None)
+        metrics = finish(position.step) if finish is not None else {}
+        if metrics and log is not None:
+            log.write({"step": position.step, "epoch": position.epoch, **metrics})
 
     def _shown(self, observed: dict[str, float]) -> dict[str, str]:
         names = getattr(self.observer, "display", ())
