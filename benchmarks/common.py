@@ -7,6 +7,7 @@ import json
 import platform
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,3 +50,30 @@ def write_results(path: Path | None, results: dict[str, Any]) -> None:
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def clear_run_dir(run_dir: Path, overwrite: bool, files: Sequence[str]) -> None:
+    """Refuse to reuse a trained run folder unless ``overwrite`` (then remove ``files`` only)."""
+    if (run_dir / "checkpoint.pt").exists():
+        if not overwrite:
+            raise SystemExit(
+                f"{run_dir} already holds a checkpoint; pass --overwrite to train it again "
+                "(training would otherwise resume it) or choose another --run-dir"
+            )
+        for name in files:
+            (run_dir / name).unlink(missing_ok=True)
+
+
+def sts_test_subset(pairs: int, folder: Path) -> str:
+    """``stsb`` (the whole STS-B test split), or its first ``pairs`` pairs written to a file."""
+    if pairs <= 0:
+        return "stsb"
+    from contrastkit.eval.sts import read_sts_benchmark
+
+    first, second, scores = read_sts_benchmark("test")
+    path = folder / "sts-test-subset.tsv"
+    rows = zip(first[:pairs], second[:pairs], scores[:pairs], strict=True)
+    path.write_text(
+        "".join(f"g\tf\t2017\t{i}\t{s}\t{a}\t{b}\n" for i, (a, b, s) in enumerate(rows))
+    )
+    return str(path)

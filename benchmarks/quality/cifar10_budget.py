@@ -60,7 +60,7 @@ from torch import Tensor, nn
 
 # benchmarks/ is not a package: its shared helpers come from benchmarks/common.py
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import run_record, set_up, write_results
+from common import clear_run_dir, run_record, set_up, write_results
 
 from contrastkit.data import ImageDataset, load_dataset
 from contrastkit.data.views import ViewSource
@@ -101,18 +101,6 @@ def plan(
     }
 
 
-def clear_run_dir(run_dir: Path, overwrite: bool) -> None:
-    """Refuse to reuse a trained run folder unless ``overwrite`` (then remove our files only)."""
-    if (run_dir / "checkpoint.pt").exists():
-        if not overwrite:
-            raise SystemExit(
-                f"{run_dir} already holds a checkpoint; pass --overwrite to train it again "
-                "(fit would otherwise resume it) or choose another --run-dir"
-            )
-        for name in RUN_FILES:
-            (run_dir / name).unlink(missing_ok=True)
-
-
 def train_budgeted(
     recipe: Recipe,
     dataset: ImageDataset,
@@ -131,7 +119,7 @@ def train_budgeted(
     plan. ``warmup_fraction`` defaults to the recipe's warmup_epochs / epochs.
     """
     run_dir = Path(run_dir)
-    clear_run_dir(run_dir, overwrite)
+    clear_run_dir(run_dir, overwrite, RUN_FILES)
     channels = dataset.images.shape[1]
     base = recipe.train
     if warmup_fraction is None:

@@ -43,9 +43,9 @@ from typing import Any
 
 # benchmarks/ is not a package: its shared helpers come from benchmarks/common.py
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import run_record, set_up, write_results
+from common import clear_run_dir, run_record, set_up, sts_test_subset, write_results
 
-from contrastkit.eval.sts import read_sts_benchmark, sts_evaluate
+from contrastkit.eval.sts import sts_evaluate
 from contrastkit.pipelines.text import build_text_method
 from contrastkit.recipe import Recipe, load_recipe
 from contrastkit.runs import evaluate_run, train_run
@@ -55,31 +55,6 @@ RUN_FILES = ("checkpoint.pt", "best.pt", "metrics.jsonl", "recipe.json", "eval.j
 TARGET = 86.2
 PUBLISHED_BASE = 82.03
 QUICK = ["max_examples=32", "batch_size=8", "epochs=1", "select_every=0", "warmup_epochs=0"]
-
-
-def clear_run_dir(run_dir: Path, overwrite: bool) -> None:
-    """Refuse to reuse a trained run folder unless ``overwrite`` (then remove our files only)."""
-    if (run_dir / "checkpoint.pt").exists():
-        if not overwrite:
-            raise SystemExit(
-                f"{run_dir} already holds a checkpoint; pass --overwrite to train it again "
-                "(training would otherwise resume it) or choose another --run-dir"
-            )
-        for name in RUN_FILES:
-            (run_dir / name).unlink(missing_ok=True)
-
-
-def sts_test_file(pairs: int, folder: Path) -> str:
-    """``stsb`` (the whole test split), or the first ``pairs`` test pairs written to a file."""
-    if pairs <= 0:
-        return "stsb"
-    first, second, scores = read_sts_benchmark("test")
-    path = folder / "sts-test-subset.tsv"
-    rows = zip(first[:pairs], second[:pairs], scores[:pairs], strict=True)
-    path.write_text(
-        "".join(f"g\tf\t2017\t{i}\t{s}\t{a}\t{b}\n" for i, (a, b, s) in enumerate(rows))
-    )
-    return str(path)
 
 
 def spearman(record: dict[str, Any]) -> float:
@@ -155,9 +130,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     set_up(args.threads, args.seed)
-    clear_run_dir(args.run_dir, args.overwrite)
+    clear_run_dir(args.run_dir, args.overwrite, RUN_FILES)
     with tempfile.TemporaryDirectory() as folder:
-        test = sts_test_file(args.test_pairs, Path(folder))
+        test = sts_test_subset(args.test_pairs, Path(folder))
         overrides = [*args.set, f"seed={args.seed}", "progress_bar=false", f"eval_data={test}"]
         recipe = load_recipe(RECIPE, overrides)
         base = base_score(recipe, test)

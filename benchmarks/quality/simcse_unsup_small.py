@@ -49,7 +49,7 @@ import torch
 
 # benchmarks/ is not a package: its shared helpers come from benchmarks/common.py
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import run_record, set_up, write_results
+from common import clear_run_dir, run_record, set_up, sts_test_subset, write_results
 
 from contrastkit.eval.sts import sts_correlation
 from contrastkit.pipelines.text import build_text_method, load_examples, sts_pairs
@@ -68,31 +68,6 @@ QUICK = [
     "encoder_options.width=32",
     "encoder_options.heads=2",
 ]
-
-
-def clear_run_dir(run_dir: Path, overwrite: bool) -> None:
-    """Refuse to reuse a trained run folder unless ``overwrite`` (then remove our files only)."""
-    if (run_dir / "checkpoint.pt").exists():
-        if not overwrite:
-            raise SystemExit(
-                f"{run_dir} already holds a checkpoint; pass --overwrite to train it again "
-                "(training would otherwise resume it) or choose another --run-dir"
-            )
-        for name in RUN_FILES:
-            (run_dir / name).unlink(missing_ok=True)
-
-
-def sts_test(pairs: int, folder: Path) -> str:
-    """``stsb`` (the whole test split), or the first ``pairs`` test pairs written to a file."""
-    if pairs <= 0:
-        return "stsb"
-    first, second, scores = sts_pairs("stsb")["stsb_test"]
-    path = folder / "sts-test-subset.tsv"
-    rows = zip(first[:pairs], second[:pairs], scores[:pairs], strict=True)
-    path.write_text(
-        "".join(f"g\tf\t2017\t{i}\t{s}\t{a}\t{b}\n" for i, (a, b, s) in enumerate(rows))
-    )
-    return str(path)
 
 
 def tfidf_score(train_texts: list[str], test: str) -> float:
@@ -172,12 +147,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
     set_up(args.threads, args.seed)
-    clear_run_dir(args.run_dir, args.overwrite)
+    clear_run_dir(args.run_dir, args.overwrite, RUN_FILES)
     lr = load_recipe(RECIPE, args.set).train.lr
     limit = f"max_steps={args.steps}" if args.steps else f"time_budget_s={60 * args.budget_minutes}"
     budget = [limit, f"min_lr={lr}"]
     with tempfile.TemporaryDirectory() as folder:
-        test = sts_test(args.test_pairs, Path(folder))
+        test = sts_test_subset(args.test_pairs, Path(folder))
         overrides = [*budget, *args.set, f"seed={args.seed}", "progress_bar=false"]
         recipe = load_recipe(RECIPE, [*overrides, f"eval_data={test}"])
         train_texts = [texts[0] for texts in load_examples(recipe.data, seed=args.seed).texts]

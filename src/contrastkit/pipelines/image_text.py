@@ -260,15 +260,11 @@ class ImageTextPipeline:
     def embed(
         self, recipe: Recipe, method: nn.Module, data: str | None, split: str
     ) -> tuple[Tensor, str]:
-        """Projected embeddings of ``data``: texts (a text file or corpus name) through tower b
-        when it is a text tower, images (an image dataset name or folder) through tower a."""
+        """Projected embeddings of texts (through text tower b) or an image dataset (tower a)."""
         if not isinstance(method, TwoTower):
             raise ValueError(f"image-text embedding needs a TwoTower, got {type(method).__name__}")
         if not data:
-            raise ValueError(
-                "--data is required for an image-text run: a text file or corpus (embedded by "
-                "tower b) or an image dataset (embedded by tower a)"
-            )
+            raise ValueError("--data is required: texts (for tower b) or images (for tower a)")
         device = resolve_device(recipe.train.device)
         method.to(device).eval()
         if is_text_corpus(data) and is_text_tower(method.encoder_b):

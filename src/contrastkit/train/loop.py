@@ -40,11 +40,10 @@ class StepObserver(Protocol):
     """Called after every optimizer step with the step's last ``MethodOutput``.
 
     Returns metrics to log (an empty dict on steps it skips); metrics named in its optional
-    ``display`` attribute also appear in the progress bar. An optional ``finish(step)`` is called
-    once when training ends (not after Ctrl-C) and returns metrics to log at that step. An
-    observer with ``state_dict()``
-    and ``load_state_dict(state)`` has its state saved in every checkpoint and restored on
-    resume. The health monitor (:class:`contrastkit.eval.health.HealthMonitor`) is one.
+    ``display`` attribute also appear in the progress bar. An optional ``finish(step)``, called
+    when training ends (not after Ctrl-C), returns metrics to log; ``state_dict()`` and
+    ``load_state_dict(state)``, if present, save its state in checkpoints and restore it. The
+    health monitor (:class:`contrastkit.eval.health.HealthMonitor`) is one.
     """
 
     def __call__(self, step: int, output: MethodOutput) -> dict[str, float]: ...
@@ -187,8 +186,7 @@ class TrainingLoop:
 
     def _finish(self, log: MetricsLog | None, position: Position) -> None:
         """Give the observer its end-of-training call (``finish(step)``), logging its metrics."""
-        finish = getattr(self.observer, "finish", None)
-        metrics = finish(position.step) if finish is not None else {}
+        metrics: dict[str, float] = getattr(self.observer, "finish", lambda _: {})(position.step)
         if metrics and log is not None:
             log.write({"step": position.step, "epoch": position.epoch, **metrics})
 
