@@ -6,70 +6,16 @@ settings check that the scripts run and report finite numbers; they measure noth
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import math
-import sys
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 import pytest
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-def load_script(relative: str) -> ModuleType:
-    path = BENCHMARKS / relative
-    name = path.stem
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def cifar10_available() -> bool:
-    from contrastkit.data import load_dataset
-
-    try:
-        load_dataset("cifar10", "test")
-    except ValueError:
-        return False
-    return True
-
-
-def fashion_mnist_available() -> bool:
-    from contrastkit.data import load_dataset
-
-    try:
-        load_dataset("fashion_mnist", "test")
-    except ValueError:
-        return False
-    return True
-
-
-needs_cifar10 = pytest.mark.skipif(
-    not cifar10_available(),
-    reason="CIFAR-10 not found (set CONTRASTKIT_DATA to the shared data folder)",
+from script_checks import (
+    assert_finite,
+    check_run_record,
+    dataset_available,
+    load_script,
+    needs_cifar10,
 )
-
-
-def assert_finite(record: dict[str, Any], keys: list[str]) -> None:
-    for key in keys:
-        value = record[key]
-        assert isinstance(value, (int, float)) and math.isfinite(value), (key, value)
-
-
-def check_run_record(results: dict[str, Any], out: Path) -> None:
-    saved = json.loads(out.read_text())
-    assert saved["benchmark"] == results["benchmark"]
-    for key in ("command", "commit", "date", "torch", "threads"):
-        assert key in saved["run"], key
-    assert "--quick" in saved["run"]["command"]
 
 
 def test_training_throughput_quick(tmp_path: Path) -> None:
@@ -123,7 +69,7 @@ def test_cifar10_budget_quick(tmp_path: Path) -> None:
 
 
 @needs_cifar10
-@pytest.mark.skipif(not fashion_mnist_available(), reason="Fashion-MNIST not installed")
+@pytest.mark.skipif(not dataset_available("fashion_mnist"), reason="Fashion-MNIST not installed")
 def test_label_efficiency_quick(tmp_path: Path) -> None:
     script = load_script("quality/label_efficiency.py")
     out = tmp_path / "labels.json"

@@ -6,30 +6,15 @@ they measure nothing.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
-from types import ModuleType
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "speed" / "gradcache_memory.py"
-
-
-def load_script() -> ModuleType:
-    """The script imported by path (``benchmarks/`` is not a package)."""
-    if SCRIPT.stem in sys.modules:
-        return sys.modules[SCRIPT.stem]
-    spec = importlib.util.spec_from_file_location(SCRIPT.stem, SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[SCRIPT.stem] = module
-    spec.loader.exec_module(module)
-    return module
+from script_checks import check_run_record, load_script
 
 
 def test_gradcache_memory_quick(tmp_path: Path) -> None:
-    script = load_script()
+    script = load_script("speed/gradcache_memory.py")
     out = tmp_path / "gradcache.json"
     results = script.main(["--quick", "--data", "random", "--out", str(out)])
     assert set(results["configs"]) == {
@@ -46,6 +31,4 @@ def test_gradcache_memory_quick(tmp_path: Path) -> None:
     assert isinstance(results["target_met"], bool)
     saved = json.loads(out.read_text())
     assert saved["configs"] == results["configs"]
-    for key in ("command", "commit", "date", "torch", "threads"):
-        assert key in saved["run"], key
-    assert "--quick" in saved["run"]["command"]
+    check_run_record(results, out)

@@ -7,38 +7,11 @@ report finite numbers; they measure nothing.
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import math
-import sys
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 import pytest
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-def load_script(relative: str) -> ModuleType:
-    """Import a benchmark script by path (``benchmarks/`` is not a package)."""
-    path = BENCHMARKS / relative
-    if path.stem in sys.modules:
-        return sys.modules[path.stem]
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[path.stem] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def check_run_record(results: dict[str, Any], out: Path) -> None:
-    saved = json.loads(out.read_text())
-    assert saved["benchmark"] == results["benchmark"]
-    for key in ("command", "commit", "date", "torch", "threads"):
-        assert key in saved["run"], key
-    assert "--quick" in saved["run"]["command"]
+from script_checks import check_run_record, load_script
 
 
 @pytest.mark.slow

@@ -5,30 +5,11 @@ Quick settings check that the scripts run and report finite numbers; they measur
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import math
-import sys
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 import pytest
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-def load_script(relative: str) -> ModuleType:
-    path = BENCHMARKS / relative
-    name = path.stem
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+from script_checks import assert_finite, check_run_record, load_script
 
 
 def text_data_available() -> bool:
@@ -47,20 +28,6 @@ needs_text_data = pytest.mark.skipif(
     not text_data_available(),
     reason="needs the text extra (MiniLM) and STS-B (set CONTRASTKIT_DATA to the shared data)",
 )
-
-
-def assert_finite(record: dict[str, Any], keys: list[str]) -> None:
-    for key in keys:
-        value = record[key]
-        assert isinstance(value, (int, float)) and math.isfinite(value), (key, value)
-
-
-def check_run_record(results: dict[str, Any], out: Path) -> None:
-    saved = json.loads(out.read_text())
-    assert saved["benchmark"] == results["benchmark"]
-    for key in ("command", "commit", "date", "torch", "threads"):
-        assert key in saved["run"], key
-    assert "--quick" in saved["run"]["command"]
 
 
 def test_simcse_throughput_quick(tmp_path: Path) -> None:

@@ -6,31 +6,13 @@ steps: they check that the scripts run and report finite numbers, and measure no
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import math
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from script_checks import check_run_record, load_script, needs_cifar10
 
 from contrastkit.data.image_text import locate_captions
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
-
-
-def load_script(relative: str) -> ModuleType:
-    path = BENCHMARKS / relative
-    name = f"two_tower_bench_{path.stem}"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def flickr_available() -> bool:
@@ -41,25 +23,9 @@ def flickr_available() -> bool:
     return True
 
 
-def cifar10_available() -> bool:
-    from contrastkit.data import load_dataset
-
-    try:
-        load_dataset("cifar10", "test")
-    except ValueError:
-        return False
-    return True
-
-
 needs_flickr = pytest.mark.skipif(
     not flickr_available(), reason="Flickr8k-1k not found (set CONTRASTKIT_DATA)"
 )
-
-
-def check_saved(results: dict, out: Path) -> None:
-    saved = json.loads(out.read_text())
-    assert saved["benchmark"] == results["benchmark"]
-    assert "--quick" in saved["run"]["command"] and "commit" in saved["run"]
 
 
 @needs_flickr
@@ -71,7 +37,7 @@ def test_lit_flickr8k_quick(tmp_path: Path) -> None:
         for key in ("i2t_recall@1", "i2t_recall@5", "t2i_recall@10", "t2i_median_rank"):
             assert math.isfinite(row[key])
         assert 0.0 <= row["i2t_recall@5"] <= 1.0
-    check_saved(results, out)
+    check_run_record(results, out)
 
 
 @needs_flickr
@@ -97,11 +63,11 @@ def test_siglip_batch_size_quick(tmp_path: Path) -> None:
         assert set(results["results"][loss]) == {"64", "128"}
         assert all(0.0 <= row["mean"] <= 1.0 for row in results["results"][loss].values())
     assert png.stat().st_size > 0
-    check_saved(results, out)
+    check_run_record(results, out)
 
 
 @needs_flickr
-@pytest.mark.skipif(not cifar10_available(), reason="CIFAR-10 not found (set CONTRASTKIT_DATA)")
+@needs_cifar10
 def test_lit_zero_shot_quick(tmp_path: Path) -> None:
     out = tmp_path / "zero_shot.json"
     results = load_script("quality/lit_zero_shot_cifar10.py").main(["--quick", "--out", str(out)])
@@ -109,7 +75,7 @@ def test_lit_zero_shot_quick(tmp_path: Path) -> None:
         rows = results["results"][model]
         assert set(rows) == {"12-template ensemble", "one template"}
         assert all(0.0 <= row["min"] <= row["mean"] <= row["max"] <= 1.0 for row in rows.values())
-    check_saved(results, out)
+    check_run_record(results, out)
 
 
 @needs_flickr
@@ -119,4 +85,4 @@ def test_two_tower_throughput_quick(tmp_path: Path) -> None:
     assert len(results["configs"]) == 4
     assert all(row["steps_per_s"] > 0 for row in results["configs"].values())
     assert all(math.isfinite(r) for r in results["cached_over_uncached"].values())
-    check_saved(results, out)
+    check_run_record(results, out)
