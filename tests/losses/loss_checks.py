@@ -1,8 +1,13 @@
 """Generic plumbing shared by the loss tests; every loop reference stays in its own test file."""
 
 import math
+import os
 import re
+import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import pytest
 import torch
@@ -123,3 +128,29 @@ def assert_descends(
 def assert_gradcheck(fn: Callable[..., torch.Tensor], *inputs: torch.Tensor) -> None:
     """torch.autograd.gradcheck passes for fn at inputs, each made to require grad."""
     assert torch.autograd.gradcheck(fn, tuple(x.requires_grad_() for x in inputs))
+
+
+def two_process_runs(worker: str, folder: Path) -> tuple[list[dict], dict]:
+    """Run the ``worker`` script on 2 gloo processes and alone; return what each saved.
+
+    The worker takes its output path as ``sys.argv[1]`` and ``torch.save``s a dict there.
+    Returns ``([rank 0's, rank 1's], the single process's)``.
+    """
+    script = folder / "worker.py"
+    script.write_text(worker)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    base = {**os.environ, "OMP_NUM_THREADS": "1"}
+    ddp = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": port, "WORLD_SIZE": "2"}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(folder / f"rank{r}.pt")],
+            env={**base, **ddp, "RANK": str(r), "GLOO_SOCKET_IFNAME": "lo"},
+        )
+        for r in range(2)
+    ]
+    procs.append(subprocess.Popen([sys.executable, str(script), str(folder / "single.pt")]))
+    assert [proc.wait(timeout=120) for proc in procs] == [0, 0, 0]
+    load = lambda name: torch.load(folder / name, weights_only=True)  # noqa: E731
+    return [load("rank0.pt"), load("rank1.pt")], load("single.pt")

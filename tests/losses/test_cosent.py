@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +15,7 @@ from loss_checks import (
     assert_mismatch_names,
     dot,
     randn,
+    two_process_runs,
     unit_rows,
 )
 from torch.testing import assert_close
@@ -121,27 +118,7 @@ shutdown()
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_two_processes_equal_one_process_on_the_whole_batch(tmp_path: Path) -> None:
-    script = tmp_path / "worker.py"
-    script.write_text(WORKER)
-    base = {**os.environ, "OMP_NUM_THREADS": "1"}
-    ddp = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()), "WORLD_SIZE": "2"}
-    procs = [
-        subprocess.Popen(
-            [sys.executable, str(script), str(tmp_path / f"rank{r}.pt")],
-            env={**base, **ddp, "RANK": str(r), "GLOO_SOCKET_IFNAME": "lo"},
-        )
-        for r in range(2)
-    ]
-    procs.append(subprocess.Popen([sys.executable, str(script), str(tmp_path / "single.pt")]))
-    assert [proc.wait(timeout=120) for proc in procs] == [0, 0, 0]
-    load = lambda name: torch.load(tmp_path / name, weights_only=True)  # noqa: E731
-    ranks, single = [load("rank0.pt"), load("rank1.pt")], load("single.pt")
+    ranks, single = two_process_runs(WORKER, tmp_path)
     assert_close((ranks[0]["loss"] + ranks[1]["loss"]) / 2, single["loss"], rtol=RTOL, atol=ATOL)
     assert_close((ranks[0]["grad"] + ranks[1]["grad"]) / 2, single["grad"], rtol=RTOL, atol=ATOL)
