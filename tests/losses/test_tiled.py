@@ -24,7 +24,7 @@ from torch import Tensor
 
 from contrastkit import losses
 from contrastkit.losses.tiled import blockwise_logsumexp, blockwise_softplus
-from contrastkit.losses.tiled_passes import BlockProblem
+from contrastkit.losses.tiled_problem import BlockProblem
 
 Inputs = dict[str, Tensor]
 LossCall = Callable[[Inputs, "int | None"], Tensor]

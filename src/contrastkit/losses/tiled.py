@@ -44,7 +44,8 @@ import torch
 from torch import Tensor
 
 from contrastkit.distributed import all_reduce_sum, is_distributed, world_size
-from contrastkit.losses.tiled_passes import BlockProblem, evaluate
+from contrastkit.losses.tiled_passes import evaluate
+from contrastkit.losses.tiled_problem import BlockProblem
 
 
 def check_chunk_size(chunk_size: int | None) -> None:

@@ -30,18 +30,17 @@ them).
 from __future__ import annotations
 
 import contextlib
-import functools
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from contrastkit.distributed import all_reduce_sum, world_size
 from contrastkit.methods.base import CachedMethod, MethodOutput
+from contrastkit.train.batch_norm_watch import batch_norm_watch, running_stats_kept
 
 Autocast = Callable[[], contextlib.AbstractContextManager[Any]]
 
@@ -188,7 +187,7 @@ class GradCache:
             return output  # the caller stops; nothing to backpropagate
         (output.loss / accumulate).backward()
         after = RandomStates.capture()
-        with _running_stats_kept(self.method):
+        with running_stats_kept(self.method):
             for sub_batch, state, cached in zip(
                 sub_batches, states, _slices(embeddings, rows), strict=True
             ):
@@ -203,7 +202,7 @@ class GradCache:
         method: Any = self.method
         parts, states, rows = [], [], []
         watch: contextlib.AbstractContextManager[list[str]] = (
-            contextlib.nullcontext([]) if self._checked else _batch_norm_watch(self.method)
+            contextlib.nullcontext([]) if self._checked else batch_norm_watch(self.method)
         )
         with torch.no_grad(), watch as batch_norms:
             for sub_batch in sub_batches:
@@ -288,37 +287,3 @@ class GradCache:
         if key not in self._warned:
             self._warned.add(key)
             warnings.warn(message, stacklevel=3)
-
-
-@contextlib.contextmanager
-def _batch_norm_watch(module: nn.Module) -> Iterator[list[str]]:
-    """Collects the names of the BatchNorm layers that run in training mode inside."""
-    used: list[str] = []
-    handles = [
-        layer.register_forward_pre_hook(functools.partial(_record_training, used, name))
-        for name, layer in module.named_modules()
-        if isinstance(layer, _BatchNorm)
-    ]
-    try:
-        yield used
-    finally:
-        for handle in handles:
-            handle.remove()
-
-
-def _record_training(used: list[str], name: str, layer: nn.Module, inputs: Any) -> None:
-    if layer.training:
-        used.append(name)
-
-
-@contextlib.contextmanager
-def _running_stats_kept(module: nn.Module) -> Iterator[None]:
-    """BatchNorm running statistics as they were before (the replay must not count twice)."""
-    buffers = [b for m in module.modules() if isinstance(m, _BatchNorm) for b in m.buffers()]
-    saved = [b.clone() for b in buffers]
-    try:
-        yield
-    finally:
-        with torch.no_grad():
-            for buffer, value in zip(buffers, saved, strict=True):
-                buffer.copy_(value)
