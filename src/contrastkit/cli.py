@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from contrastkit import __version__
 
@@ -21,75 +23,82 @@ INTERRUPTED = 130  # exit code after Ctrl-C, as shells report SIGINT
 
 def _train(args: argparse.Namespace) -> int:
     from contrastkit.distributed import init_from_env, rank
-    from contrastkit.eval.protocols import format_table
     from contrastkit.recipe import load_recipe
-    from contrastkit.runs import evaluate_run, train_run
+    from contrastkit.run import Run
 
     flags = [
         *(["skip_corrupt=true"] if args.skip_corrupt else []),
         *(["skip_missing=true"] if args.skip_missing else []),
     ]
-    recipe = load_recipe(args.recipe, [*args.set, *flags])
+    run = Run(load_recipe(args.recipe, [*args.set, *flags]), args.out)
     if init_from_env() and rank() != 0:
-        train_run(recipe, args.out)  # rank 0 evaluates, writes the report and prints
+        run.train()  # rank 0 evaluates, writes the report and prints
         return 0
-    result = train_run(recipe, args.out)
+    result = run.train()
     print(f"{result.stopped} after {result.steps} steps; run folder {args.out}")
     if result.stopped == "interrupted":
         return INTERRUPTED
     # completed, or stopped by its budget (max_steps, time_budget_s): evaluate what was trained
-    if not args.no_eval and recipe.eval.protocols:
-        print(format_table({"trained encoder": evaluate_run(args.out)}))
+    if not args.no_eval and run.recipe.protocols:
+        _print_and_save(run, run.evaluate(save=False), "trained encoder", as_json=False)
     if not args.no_report:
-        from contrastkit.report import write_report
-
-        print(f"report: {write_report(args.out)}")
+        print(f"report: {run.report()}")
     return 0
 
 
-def _report(args: argparse.Namespace) -> int:
-    from contrastkit.report import write_report
+def _print_and_save(run: Any, records: list[dict[str, Any]], label: str, *, as_json: bool) -> None:
+    """Print evaluation records, then write ``eval.json`` (a failed write loses no result)."""
+    from contrastkit.results import format_table
 
-    print(f"wrote {write_report(args.run, max_points=args.max_points)}")
+    if as_json:
+        for record in records:
+            print(json.dumps(record))
+    else:
+        print(format_table({label: records}))
+    run.save_eval(records)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from contrastkit.run import load_run
+
+    print(f"wrote {load_run(args.run).report(max_points=args.max_points)}")
     return 0
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from contrastkit.eval.protocols import format_table
-    from contrastkit.runs import evaluate_run
+    from contrastkit.run import load_run
 
-    protocols = args.protocol.split(",") if args.protocol else None
-    records = evaluate_run(args.run, protocols, data=args.data)
-    if args.json:
-        for record in records:
-            print(json.dumps(record))
-    else:
-        print(format_table({str(args.run): records}))
+    run = load_run(args.run)
+    protocols = [p.strip() for p in args.protocol.split(",")] if args.protocol else None
+    records = run.evaluate(protocols, data=args.data, save=False)
+    _print_and_save(run, records, str(args.run), as_json=args.json)
     return 0
 
 
 def _embed(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from contrastkit.runs import embed_run
+    from contrastkit.run import load_run
 
-    features, what = embed_run(args.run, args.data, args.split)
+    features, what = load_run(args.run).embed(
+        args.data, split=args.split, skip_corrupt=args.skip_corrupt
+    )
     np.save(args.out, features.numpy())
     print(f"wrote {tuple(features.shape)} features of {what} to {args.out}")
     return 0
 
 
 def _views(args: argparse.Namespace) -> int:
-    from contrastkit.data.load import load_dataset
-    from contrastkit.pipelines.image import build_views
-    from contrastkit.recipe import DataConfig
-    from contrastkit.transforms.grid import save_view_grid
+    from contrastkit.modalities.image.preview import views
 
-    dataset = load_dataset(args.data, args.split)
-    config = DataConfig(dataset=args.data, views=args.recipe, image_size=args.size)
-    views = build_views(config, dataset.images.shape[1])
-    path = save_view_grid(
-        dataset.images[: args.count], views, args.out, count=args.count, seed=args.seed
+    path = views(
+        args.data,
+        args.out,
+        split=args.split,
+        recipe=args.recipe,
+        size=args.size,
+        count=args.count,
+        seed=args.seed,
     )
     print(f"wrote {path}")
     return 0
@@ -150,13 +159,13 @@ def _add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     evaluate.add_argument("run", type=Path, help="run folder")
     evaluate.add_argument(
         "--protocol",
-        help="comma-separated protocols: knn,linear (images), sts (text), "
-        "retrieval,zero_shot (image-text)",
+        help="comma-separated registered protocols: knn,linear (images), sts (text), "
+        "retrieval,zero_shot (image-text); default: the recipe's",
     )
     evaluate.add_argument(
         "--data",
-        help="text runs: STS pairs to report (stsb = STS-B test, stsb_dev, or a file); "
-        "image-text runs: the labelled images of zero_shot (cifar10 or a class folder)",
+        help="the data option of the protocols that have one: sts's eval_data (stsb = STS-B "
+        "test, stsb_dev, or a file), zero_shot's zero_shot_dataset (cifar10 or a class folder)",
     )
     evaluate.add_argument(
         "--json", action="store_true", help="one JSON object per protocol per line"
@@ -172,6 +181,11 @@ def _add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "runs: texts (tower b) or an image dataset (tower a)",
     )
     embed.add_argument("--split", default="test", help="split to embed (default: test)")
+    embed.add_argument(
+        "--skip-corrupt",
+        action="store_true",
+        help="image folders: leave out unreadable files (counted; rows then skip them)",
+    )
     embed.add_argument("--out", required=True, type=Path, help="output .npy path")
     embed.set_defaults(handler=_embed)
 
@@ -223,26 +237,43 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _warning_line(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    line: str | None = None,
+) -> str:
+    """Warnings as one line a user can read, without a source file and line."""
+    return f"warning: {message}\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
-    from contrastkit.train.fit import TrainingDivergedError
-
     parser = _parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
+    previous = warnings.formatwarning
+    warnings.formatwarning = _warning_line
     try:
         return int(args.handler(args))
-    except ValueError as error:
+    except (ValueError, OSError) as error:  # bad input, or a path that cannot be read or written
         print(f"contrastkit {args.command}: error: {error}", file=sys.stderr)
         return 2
-    except OSError as error:  # a path that cannot be read or written
-        print(f"contrastkit {args.command}: error: {error}", file=sys.stderr)
-        return 2
-    except TrainingDivergedError as error:
+    except KeyboardInterrupt:
+        print(f"contrastkit {args.command}: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except RuntimeError as error:
+        from contrastkit.train.loop import TrainingDivergedError
+
+        if not isinstance(error, TrainingDivergedError):
+            raise
         print(f"contrastkit {args.command}: {error}", file=sys.stderr)
         return 1
+    finally:
+        warnings.formatwarning = previous
 
 
 if __name__ == "__main__":

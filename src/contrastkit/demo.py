@@ -15,17 +15,13 @@ from typing import Any
 
 import torch
 
-from contrastkit.eval.protocols import evaluate_features, format_table
-from contrastkit.pipelines.image import (
-    build_model,
-    build_views,
-    encode_dataset,
-    evaluation_options,
-    load_data,
-)
+from contrastkit.eval.protocol import EvalProtocol
+from contrastkit.eval.protocols import FeatureSplits
+from contrastkit.modalities.image.modality import ImageFeatures, build_model, load_images
 from contrastkit.recipe import Recipe, recipe_from_dict
-from contrastkit.report import write_report
-from contrastkit.runs import evaluate_run, train_run
+from contrastkit.registry import PROTOCOLS
+from contrastkit.results import format_table
+from contrastkit.run import Run
 
 # The same settings as recipes/simclr_digits.toml (kept in code so the demo runs from a wheel).
 DEMO_RECIPE: dict[str, Any] = {
@@ -67,32 +63,39 @@ def run_demo(
     """
     recipe = demo_recipe(overrides)
     with tempfile.TemporaryDirectory() as scratch:
-        folder = Path(run_dir) if run_dir is not None else Path(scratch) / "demo"
-        if train_run(recipe, folder).stopped == "interrupted":
+        run = Run(recipe, Path(run_dir) if run_dir is not None else Path(scratch) / "demo")
+        if run.train().stopped == "interrupted":
             raise KeyboardInterrupt("demo interrupted")
-        results = {**_baselines(recipe), "SimCLR ConvNet": evaluate_run(folder)}
+        results = {**_baselines(run), "SimCLR ConvNet": run.evaluate()}
         if run_dir is not None:
-            write_report(folder)
+            run.report()
         return results
 
 
-def _baselines(recipe: Recipe) -> dict[str, list[dict[str, Any]]]:
-    """Raw pixels and the same encoder at initialization, through the same protocols."""
-    train = load_data(recipe.data, recipe.data.train_split)
-    test = load_data(recipe.data, recipe.data.test_split)
-    assert train.labels is not None and test.labels is not None
-    channels = train.images.shape[1]
+def _evaluate(recipe: Recipe, context: Any) -> list[dict[str, Any]]:
+    protocols: list[EvalProtocol] = [PROTOCOLS[name] for name in recipe.protocols]
+    return [
+        r for protocol in protocols for r in protocol.run(context, recipe.params(protocol.name))
+    ]
+
+
+def _baselines(run: Run) -> dict[str, list[dict[str, Any]]]:
+    """Raw pixels and the same encoder at initialization, through the same protocols, on the
+    run's decoded splits (nothing is decoded twice)."""
+    recipe = run.recipe
+    data: Any = recipe.data
+    train, test = (
+        load_images(data, split, run.splits) for split in (data.train_split, data.test_split)
+    )
+    pixels = FeatureSplits(
+        (train.images.flatten(1).float() / 255, train.labels),
+        (test.images.flatten(1).float() / 255, test.labels),
+    )
     torch.manual_seed(recipe.train.seed)
-    untrained = build_model(recipe.model, channels)
-    views = build_views(recipe.data, channels)
-    options = evaluation_options(recipe)
-    pixels = [dataset.images.flatten(1).float() / 255 for dataset in (train, test)]
-    encoded = [encode_dataset(untrained, dataset, views) for dataset in (train, test)]
+    untrained = ImageFeatures(recipe, build_model(recipe, run.spec["in_channels"]), run.splits)
     return {
-        "raw pixels": evaluate_features(pixels[0], train.labels, pixels[1], test.labels, **options),
-        "random-init ConvNet": evaluate_features(
-            encoded[0], train.labels, encoded[1], test.labels, **options
-        ),
+        "raw pixels": _evaluate(recipe, pixels),
+        "random-init ConvNet": _evaluate(recipe, untrained),
     }
 
 

@@ -1,10 +1,20 @@
 """Recipes: a flat TOML file plus ``--set key=value`` overrides, turned into frozen dataclasses.
 
-A recipe names the data, the view recipe, the encoder and the method, and sets training and
-evaluation options. There is no inheritance between recipe files. Keys that belong to none of
-:class:`DataConfig`, :class:`ModelConfig`, :class:`~contrastkit.train.TrainConfig` or
-:class:`EvalConfig` are the method's keyword arguments (``temperature``, ``queue_size``, ...),
-checked against the method's signature when it is built.
+A recipe names the method (which fixes its modality: image, text or image-text), the data, the
+encoder, and sets training and evaluation options. There is no inheritance between recipe
+files. Every key belongs to exactly one of:
+
+- :class:`ModelConfig` (``method``, ``encoder``, ``encoder_options``),
+- the modality's data section (:class:`DataConfig` and what the modality adds to it:
+  ``contrastkit.modalities.<modality>.recipe``),
+- :class:`~contrastkit.train.TrainConfig`,
+- :class:`EvalConfig` (``protocols``, ``health_every``) and the parameters of the modality's
+  evaluation protocols (``knn_k``, ``label_fractions``, ``eval_data``, ...),
+- the method's keyword arguments (``temperature``, ``queue_size``, ...).
+
+A key that belongs to none of them is an error that lists the valid keys, and so is a key of
+another modality (``max_length`` on an image run). Every value is checked here, before any data
+is read or any step is trained.
 
 Example recipe::
 
@@ -21,6 +31,7 @@ Example recipe::
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -36,72 +47,135 @@ else:  # pragma: no cover
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Which data to train and evaluate on, and how to make views of it."""
+    """Data keys every modality has; each modality's section adds its own (views, sizes...)."""
 
-    dataset: str = "digits"  # digits | cifar10 | fashion_mnist | a folder or .npz path; text:
-    # a corpus name or file, several joined by "+" (e.g. "stsb+flickr8k_captions")
-    train_split: str = "train"  # split used for self-supervised training (and the kNN bank)
+    dataset: str = "digits"  # a registered data set name, or a path (see the modality)
+    train_split: str = "train"  # split used for training (and the kNN bank)
     test_split: str = "test"  # split used for evaluation
-    views: str = "simclr"  # view recipe name (contrastkit.transforms.RECIPES; text: TEXT_VIEWS)
-    image_size: int = 32  # output size of the (global) views
-    views_options: dict[str, Any] = field(default_factory=dict)  # extra view-recipe arguments
-    skip_corrupt: bool = False  # skip unreadable image files (ImageFolder), counting them
-    skip_missing: bool = False  # image_text: leave out pairs whose image is missing or unreadable
-    max_length: int = 32  # text: tokens per sentence or caption in training (SimCSE's 32)
-    max_examples: int | None = None  # text: train on a random subset of this many (seeded)
-    cache_features: bool = True  # image_text: compute a locked tower's features once, on disk
 
 
 @dataclass(frozen=True)
 class ModelConfig:
     """The encoder and the method wrapped around it."""
 
-    method: str = "simclr"  # contrastkit.registry.METHODS
-    encoder: str = "small_convnet"  # contrastkit.registry.ENCODERS
-    encoder_options: dict[str, Any] = field(default_factory=dict)  # e.g. {cifar_stem = true}
+    method: str = "simclr"  # contrastkit.registry.METHODS (its modality picks the data section)
+    encoder: str = ""  # an encoder of the modality ("": the modality's default)
+    encoder_options: dict[str, Any] = field(default_factory=dict)  # e.g. {pooler = "mean"}
     method_options: dict[str, Any] = field(default_factory=dict)  # temperature, queue_size, ...
-    text_encoder: str = "minilm"  # image_text: the text tower (contrastkit.encoders.towers)
-    text_encoder_options: dict[str, Any] = field(default_factory=dict)  # e.g. {pooler = "mean"}
 
 
 @dataclass(frozen=True)
 class EvalConfig:
-    """Evaluation protocols run by ``contrastkit eval`` and at the end of training, and the
+    """Which evaluation protocols run after training (and by ``contrastkit eval``), and the
     training-health monitor (collapse, alignment, uniformity) that runs during training."""
 
-    protocols: list[str] = field(default_factory=lambda: ["knn", "linear"])  # knn, linear
-    knn_k: int = 200  # neighbours (InstDisc)
-    knn_temperature: float = 0.1  # vote temperature (InstDisc)
-    label_fractions: list[float] = field(default_factory=lambda: [1.0, 0.01])  # linear probe
-    probe_seeds: list[int] = field(default_factory=lambda: [0, 1, 2])  # repeats of each fraction
+    protocols: list[str] | None = None  # registered protocols (None: the modality's default)
     health_every: int = 10  # steps between health measurements during training (0: off)
-    zero_shot_dataset: str = "cifar10"  # zero_shot: labelled images whose class names are prompts
-    zero_shot_limit: int = 2000  # zero_shot: the first N test images (0: all)
-    prompt_ensemble: bool = True  # zero_shot: average 12 templates (False: "a photo of a {}.")
-    select_every: int = 0  # text: steps between STS-B dev Spearman checks keeping best.pt (0: off)
-    eval_data: str | None = None  # text: sts pairs to report: stsb (test), stsb_dev, or a file
+
+    def __post_init__(self) -> None:
+        if self.protocols is not None and (
+            not isinstance(self.protocols, list)
+            or not all(isinstance(p, str) for p in self.protocols)
+        ):
+            raise ValueError(f"protocols must be a list of names, got {self.protocols!r}")
+        if isinstance(self.health_every, bool) or not isinstance(self.health_every, int):
+            raise ValueError(f"health_every must be an integer >= 0, got {self.health_every!r}")
+        if self.health_every < 0:
+            raise ValueError(f"health_every must be an integer >= 0, got {self.health_every!r}")
+
+
+# Keys a resumed run may change besides evaluation settings: they do not alter what is trained.
+RESUMABLE_TRAIN_KEYS = frozenset(
+    {
+        "max_steps",
+        "time_budget_s",
+        "progress_bar",
+        "log_every",
+        "checkpoint_every",
+        "device",
+        "micro_batch_size",  # gradient caching changes memory, not the gradients
+    }
+)
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """A whole run's configuration."""
+    """A whole run's configuration.
+
+    Attributes:
+        data: the modality's data section (a :class:`DataConfig` subclass).
+        model: encoder and method.
+        train: optimizer, schedule, checkpoints.
+        eval: protocols and health monitoring.
+        protocol_params: the parameters of every protocol of the modality, by protocol name.
+    """
 
     data: DataConfig
     model: ModelConfig
     train: TrainConfig
     eval: EvalConfig
+    protocol_params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def protocols(self) -> list[str]:
+        """The protocols evaluation runs (resolved: never None)."""
+        return list(self.eval.protocols or [])
+
+    def params(self, protocol: str) -> Any:
+        """The parameters of ``protocol`` (a frozen dataclass)."""
+        return self.protocol_params[protocol]
 
     def to_flat(self) -> dict[str, Any]:
         """The flat key-value form (what a recipe file holds), for saving with a run."""
         flat: dict[str, Any] = {}
-        for part in (self.data, self.model, self.train, self.eval):
+        for part in (self.data, self.model, self.train, self.eval, *self.protocol_params.values()):
             flat.update(dataclasses.asdict(part))
         flat.update(flat.pop("method_options"))
         return {key: value for key, value in flat.items() if value is not None}
 
+    def resumable_keys(self) -> frozenset[str]:
+        """Keys a resumed run may change: they do not alter what is trained."""
+        evaluation = {f.name for f in fields(EvalConfig)}
+        for params in self.protocol_params.values():
+            evaluation |= {f.name for f in fields(params)}
+        return RESUMABLE_TRAIN_KEYS | evaluation | set(getattr(self.data, "RESUMABLE", ()))
+
+    def with_eval(self, protocols: list[str] | None = None, data: str | None = None) -> Recipe:
+        """A copy evaluating ``protocols`` (None: unchanged), with ``data`` replacing the data
+        option of each protocol that has one (``contrastkit eval --data``)."""
+        from contrastkit.registry import PROTOCOLS, protocols_for
+
+        recipe = self
+        if protocols is not None:
+            valid = protocols_for(_modality(self.model.method).name)
+            _check_protocols(protocols, valid, self.model.method)
+            recipe = dataclasses.replace(
+                recipe, eval=dataclasses.replace(self.eval, protocols=protocols)
+            )
+        if data is not None:
+            keyed = [p for p in recipe.protocols if PROTOCOLS[p].data_key]
+            if not keyed:
+                raise ValueError(
+                    f"--data applies to no protocol of {recipe.protocols}; it sets "
+                    + ", ".join(
+                        f"{p.data_key} ({p.name})" for p in PROTOCOLS.values() if p.data_key
+                    )
+                )
+            params = dict(recipe.protocol_params)
+            for name in keyed:
+                key = PROTOCOLS[name].data_key
+                params[name] = dataclasses.replace(params[name], **{str(key): data})
+            recipe = dataclasses.replace(recipe, protocol_params=params)
+        return recipe
+
 
 def parse_override(text: str) -> tuple[str, Any]:
-    """``key=value`` with the value read as TOML (``0.1``, ``true``, ``[1, 2]``), else a string."""
+    """``key=value`` with the value read as TOML (``0.1``, ``true``, ``[1, 2]``), else a string.
+
+    Example:
+        >>> parse_override("temperature=0.1"), parse_override("dataset=digits")
+        (('temperature', 0.1), ('dataset', 'digits'))
+    """
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key:
@@ -124,46 +198,170 @@ def _apply(values: dict[str, Any], key: str, value: Any) -> None:
         values[key] = value
 
 
-def _split(values: dict[str, Any]) -> Recipe:
-    parts: dict[str, dict[str, Any]] = {"data": {}, "model": {}, "train": {}, "eval": {}}
-    owners = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig, "eval": EvalConfig}
-    names = {part: {f.name for f in fields(cls)} for part, cls in owners.items()}
-    method_options: dict[str, Any] = dict(values.pop("method_options", {}))
-    for key, value in values.items():
-        part = next((p for p, keys in names.items() if key in keys), None)
-        if part is None:
-            method_options[key] = value
-        else:
-            parts[part][key] = value
-    parts["model"]["method_options"] = method_options
-    try:
-        return Recipe(
-            DataConfig(**parts["data"]),
-            ModelConfig(**parts["model"]),
-            TrainConfig(**parts["train"]),
-            EvalConfig(**parts["eval"]),
+def _modality(method: Any) -> Any:
+    from contrastkit.registry import modality_of
+
+    return modality_of(method)
+
+
+def method_keys(method: str) -> list[str]:
+    """The keyword arguments of a registered method besides its encoder(s): recipe keys."""
+    from contrastkit.registry import METHODS
+
+    parameters = inspect.signature(METHODS[method].cls).parameters.values()
+    return [
+        p.name
+        for p in parameters
+        if not p.name.startswith("encoder") and p.kind is not inspect.Parameter.VAR_KEYWORD
+    ]
+
+
+def _check_protocols(names: list[str], valid: dict[str, Any], method: str) -> None:
+    unknown = [name for name in names if name not in valid]
+    if unknown:
+        raise ValueError(
+            f"protocols {unknown} do not evaluate {method} runs; choose from "
+            f"{', '.join(valid) or 'none'} (contrastkit.registry.PROTOCOLS)"
         )
+
+
+def _owners(modality: Any, protocols: dict[str, Any]) -> dict[str, type]:
+    """Which dataclass owns the keys of each part of a recipe of ``modality``."""
+    parts: dict[str, type] = {
+        "data": modality.data_section,
+        "model": ModelConfig,
+        "train": TrainConfig,
+        "eval": EvalConfig,
+    }
+    parts.update({name: protocol.params for name, protocol in protocols.items()})
+    return parts
+
+
+def valid_keys(method: str) -> dict[str, list[str]]:
+    """The recipe keys a run of ``method`` takes, by part (``data``, ``model``, ``train``,
+    ``eval``, one entry per protocol, and ``method``)."""
+    from contrastkit.registry import protocols_for
+
+    modality = _modality(method)
+    owners = _owners(modality, protocols_for(modality.name))
+    keys = {
+        part: [f.name for f in fields(cls) if f.name != "method_options"]
+        for part, cls in owners.items()
+    }
+    keys["method"] = method_keys(method)
+    return {part: names for part, names in keys.items() if names}
+
+
+def _foreign_owner(key: str, method: str) -> str | None:
+    """The modality whose recipe key ``key`` is, when it is not ``method``'s."""
+    from contrastkit.registry import PROTOCOLS, modalities
+
+    own = _modality(method).name
+    for name, modality in modalities().items():
+        if name != own and key in {f.name for f in fields(modality.data_section)}:
+            return name
+    for protocol in PROTOCOLS.values():
+        if own not in protocol.modalities and key in protocol.recipe_keys():
+            return "/".join(protocol.modalities)
+    return None
+
+
+def _unknown_keys_error(keys: list[str], method: str) -> ValueError:
+    modality = _modality(method).name
+    listing = "; ".join(f"{part}: {', '.join(names)}" for part, names in valid_keys(method).items())
+    reasons = []
+    for key in keys:
+        other = _foreign_owner(key, method)
+        if other is not None:
+            reasons.append(f"{key!r} is a recipe key of {other} runs")
+        else:
+            reasons.append(f"unknown recipe key {key!r}")
+    return ValueError(
+        f"{'; '.join(reasons)}; {method} is a{'n' if modality[0] in 'aeiou' else ''} "
+        f"{modality} method, whose recipe keys are: {listing}"
+    )
+
+
+def _build(cls: type, part: str, values: dict[str, Any]) -> Any:
+    try:
+        return cls(**values)
     except TypeError as error:
-        raise ValueError(f"invalid recipe value: {error}") from error
+        raise ValueError(f"invalid {part} value: {error}") from error
 
 
-def recipe_from_dict(values: dict[str, Any], overrides: list[str] | None = None) -> Recipe:
-    """Build a :class:`Recipe` from flat values and ``key=value`` overrides."""
+def recipe_from_dict(
+    values: dict[str, Any], overrides: list[str] | None = None, *, saved: bool = False
+) -> Recipe:
+    """Build a :class:`Recipe` from flat values and ``key=value`` overrides, checking every
+    key and value.
+
+    ``saved=True`` reads a run folder's ``recipe.json``: keys that belong to no part (written
+    by an older version) are dropped instead of rejected.
+
+    Example:
+        >>> recipe = recipe_from_dict({"method": "simclr", "temperature": 0.2}, ["epochs=3"])
+        >>> recipe.train.epochs, recipe.model.method_options, recipe.protocols
+        (3, {'temperature': 0.2}, ['knn', 'linear'])
+    """
+    from contrastkit.registry import protocols_for
+
     merged = {
         key: (dict(value) if isinstance(value, dict) else value) for key, value in values.items()
     }
     for text in overrides or []:
         _apply(merged, *parse_override(text))
-    return _split(merged)
+    method = merged.get("method", ModelConfig.method)
+    modality = _modality(method)
+    protocols = protocols_for(modality.name)
+    owners = _owners(modality, protocols)
+    names = {part: {f.name for f in fields(cls)} for part, cls in owners.items()}
+    accepted = set(method_keys(method))
+    parts: dict[str, dict[str, Any]] = {part: {} for part in owners}
+    options = merged.pop("method_options", {})
+    if not isinstance(options, dict):
+        raise ValueError(f"method_options must be a table of options, got {options!r}")
+    method_options: dict[str, Any] = dict(options)
+    unknown = [key for key in method_options if key not in accepted]
+    for key, value in merged.items():
+        part = next((p for p, keys in names.items() if key in keys), None)
+        if part is not None:
+            parts[part][key] = value
+        elif key in accepted:
+            method_options[key] = value
+        else:
+            unknown.append(key)
+    if unknown and not saved:
+        raise _unknown_keys_error(unknown, method)
+    parts["model"]["method_options"] = method_options
+    parts["model"].setdefault("encoder", modality.default_encoder)
+    if not parts["model"]["encoder"]:
+        parts["model"]["encoder"] = modality.default_encoder
+    parts["eval"].setdefault("protocols", list(modality.default_protocols))
+    built = {part: _build(cls, part, parts[part]) for part, cls in owners.items()}
+    evaluation: EvalConfig = built["eval"]
+    if evaluation.protocols is None:
+        evaluation = dataclasses.replace(evaluation, protocols=list(modality.default_protocols))
+    _check_protocols(list(evaluation.protocols or []), protocols, method)
+    return Recipe(
+        built["data"],
+        built["model"],
+        built["train"],
+        evaluation,
+        {name: built[name] for name in protocols},
+    )
 
 
-def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
-    """Read a flat TOML recipe file and apply ``--set`` overrides."""
+def read_recipe_file(path: str | Path) -> dict[str, Any]:
+    """The flat values of a TOML recipe file, unchecked (:func:`recipe_from_dict` checks)."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"recipe {path} does not exist; see the recipes/ folder for examples")
     try:
-        values = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as error:
         raise ValueError(f"recipe {path} is not valid TOML: {error}") from error
-    return recipe_from_dict(values, overrides)
+
+
+def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
+    """Read a flat TOML recipe file and apply ``--set`` overrides, checking every key and value."""
+    return recipe_from_dict(read_recipe_file(path), overrides)

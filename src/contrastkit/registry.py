@@ -1,16 +1,28 @@
-"""The only place where a string becomes a class: losses, methods, encoders, views, datasets."""
+"""The only place where a string becomes a class: losses, methods, modalities, evaluation
+protocols, encoders, views, data sets.
+
+A new method, loss or protocol is one line here; a new modality is one package under
+``contrastkit/modalities/`` plus one line in :func:`modalities`.
+"""
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from torch import nn
 
 from contrastkit import losses, methods
 from contrastkit.data.load import BUILTIN as DATASETS
 from contrastkit.encoders.build import ENCODERS, build_encoder
+from contrastkit.eval.knn import KNN
+from contrastkit.eval.linear import LINEAR
+from contrastkit.eval.protocol import EvalProtocol
+from contrastkit.eval.retrieval import RETRIEVAL
+from contrastkit.eval.sts import STS
+from contrastkit.eval.zero_shot import ZERO_SHOT
 from contrastkit.transforms.recipes import RECIPES as VIEW_RECIPES
 
 
@@ -55,8 +67,8 @@ LOSSES: dict[str, LossEntry] = {
 class MethodEntry:
     """A registered method: its class, paper, whether it needs labelled data, and its modality.
 
-    ``modality`` picks the pipeline that builds its data and model and evaluates it
-    (:mod:`contrastkit.pipelines`): ``"image"``, ``"text"`` or ``"image_text"``.
+    ``modality`` names the modality that builds its data and model and evaluates it
+    (:func:`modalities`): ``"image"``, ``"text"`` or ``"image_text"``.
     """
 
     cls: Callable[..., nn.Module]
@@ -85,15 +97,73 @@ METHODS: dict[str, MethodEntry] = {
     ),
 }
 
+PROTOCOLS: dict[str, EvalProtocol] = {p.name: p for p in (KNN, LINEAR, STS, RETRIEVAL, ZERO_SHOT)}
+
 __all__ = [
     "DATASETS",
     "ENCODERS",
     "LOSSES",
     "METHODS",
+    "PROTOCOLS",
     "VIEW_RECIPES",
     "build_encoder",
     "build_loss",
+    "build_method",
+    "modalities",
+    "modality_of",
+    "protocols_for",
+    "register_protocol",
 ]
+
+
+def modalities() -> dict[str, Any]:
+    """The registered modalities by name (:class:`contrastkit.modalities.base.Modality`).
+
+    Imported on first use: the modality packages build on the registry's tables.
+
+    Example:
+        >>> sorted(modalities())
+        ['image', 'image_text', 'text']
+    """
+    from contrastkit.modalities.image import IMAGE
+    from contrastkit.modalities.image_text import IMAGE_TEXT
+    from contrastkit.modalities.text import TEXT
+
+    return {m.name: m for m in (IMAGE, TEXT, IMAGE_TEXT)}
+
+
+def modality_of(method: str) -> Any:
+    """The modality of a registered method.
+
+    Example:
+        >>> modality_of("simcse").name
+        'text'
+    """
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(sorted(METHODS))}")
+    return modalities()[METHODS[method].modality]
+
+
+def protocols_for(modality: str) -> dict[str, EvalProtocol]:
+    """The registered protocols that evaluate runs of ``modality``, by name.
+
+    Example:
+        >>> list(protocols_for("image"))
+        ['knn', 'linear']
+    """
+    return {name: p for name, p in PROTOCOLS.items() if modality in p.modalities}
+
+
+def register_protocol(protocol: EvalProtocol) -> EvalProtocol:
+    """Add an evaluation protocol (or replace the one of the same name); returns it.
+
+    Its parameters become recipe keys of its modalities, and ``contrastkit eval --protocol``,
+    training and the report run it.
+    """
+    if not isinstance(protocol, EvalProtocol):
+        raise ValueError(f"register_protocol takes an EvalProtocol, got {type(protocol).__name__}")
+    PROTOCOLS[protocol.name] = protocol
+    return protocol
 
 
 def build_loss(name: str, **hyperparameters: object) -> nn.Module:

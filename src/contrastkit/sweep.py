@@ -19,7 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from contrastkit.recipe import load_recipe, parse_override
-from contrastkit.runs import evaluate_run, train_run
+from contrastkit.run import Run
 
 
 def split_sweep(overrides: list[str]) -> tuple[list[str], dict[str, list[str]]]:
@@ -55,28 +55,29 @@ def metric_of(records: list[dict[str, Any]], metric: str) -> float:
 def run_sweep(
     recipe_path: str | Path, overrides: list[str], out: str | Path, *, metric: str = "knn"
 ) -> list[dict[str, Any]]:
-    """Train and evaluate one run per combination of the swept values; returns the records."""
+    """Train and evaluate one run per combination of the swept values; returns the records.
+
+    Every combination's recipe is built and checked before the first run trains, so a bad
+    value fails at once. ``sweep.json`` stores each swept value as the recipe read it (a
+    number stays a number).
+    """
     fixed, swept = split_sweep(overrides)
     if not swept:
         raise ValueError("nothing to sweep: give at least one --set key=v1,v2,...")
     out = Path(out)
-    records = []
     keys = list(swept)
+    plans = []
     for values in itertools.product(*(swept[k] for k in keys)):
         settings = [f"{k}={v}" for k, v in zip(keys, values, strict=True)]
-        recipe = load_recipe(recipe_path, [*fixed, *settings])
-        run_dir = out / ",".join(settings)
-        if train_run(recipe, run_dir).stopped == "interrupted":
-            raise KeyboardInterrupt(f"sweep interrupted during {run_dir}; rerun it to resume")
-        score = metric_of(evaluate_run(run_dir), metric)
-        records.append(
-            {
-                "settings": dict(zip(keys, values, strict=True)),
-                "metric": metric,
-                "top1": score,
-                "run": str(run_dir),
-            }
-        )
+        typed = dict(parse_override(setting) for setting in settings)
+        plans.append((load_recipe(recipe_path, [*fixed, *settings]), settings, typed))
+    records = []
+    for recipe, settings, typed in plans:
+        run = Run(recipe, out / ",".join(settings))
+        if run.train().stopped == "interrupted":
+            raise KeyboardInterrupt(f"sweep interrupted during {run.folder}; rerun it to resume")
+        score = metric_of(run.evaluate(), metric)
+        records.append({"settings": typed, "metric": metric, "top1": score, "run": str(run.folder)})
     out.mkdir(parents=True, exist_ok=True)
     (out / "sweep.json").write_text(json.dumps(records, indent=2) + "\n")
     plot_sweep(records, keys, out / "sweep.png")

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from contrastkit.eval.protocol import EvalProtocol, LabelledFeatures, Record
+from contrastkit.types.values import check_number
 
 
 def knn_scores(
@@ -123,3 +129,33 @@ def knn_accuracy(
     ranked = scores.topk(min(5, classes), dim=1).indices
     hits = ranked == test_labels.to(ranked.device)[:, None].long()
     return {"top1": float(hits[:, 0].float().mean()), "top5": float(hits.any(dim=1).float().mean())}
+
+
+@dataclass(frozen=True)
+class KNNParams:
+    """Recipe keys of the ``knn`` protocol."""
+
+    knn_k: int = 200  # neighbours (InstDisc, arXiv 1805.01978)
+    knn_temperature: float = 0.1  # vote temperature (InstDisc)
+
+    def __post_init__(self) -> None:
+        check_number("knn_k", self.knn_k, integer=True, minimum=1)
+        check_number("knn_temperature", self.knn_temperature, minimum=0, open_minimum=True)
+
+
+def knn_protocol(context: LabelledFeatures, params: KNNParams) -> list[Record]:
+    """Weighted kNN top-1/top-5 of the test split against the training split's features."""
+    train, train_labels = context.labelled_features("train")
+    test, test_labels = context.labelled_features("test")
+    settings: dict[str, Any] = {"k": params.knn_k, "temperature": params.knn_temperature}
+    metrics = knn_accuracy(
+        train, train_labels, test, test_labels, k=params.knn_k, temperature=params.knn_temperature
+    )
+    return [{"protocol": "knn", "params": settings, "metrics": metrics}]
+
+
+def _knn_cells(record: Record) -> list[tuple[str, str]]:
+    return [(f"kNN top-1 (k={record['params']['k']})", f"{record['metrics']['top1']:.4f}")]
+
+
+KNN = EvalProtocol("knn", ("image",), knn_protocol, KNNParams, _knn_cells)

@@ -17,7 +17,9 @@ from contrastkit.eval.logistic import (
     check_fit_options,
     fit_logistic_regression,
 )
+from contrastkit.eval.protocol import EvalProtocol, LabelledFeatures, Record
 from contrastkit.eval.selection import select_weight_decay
+from contrastkit.types.values import check_list, check_number
 
 _SOLVER_OPTIONS = {"lbfgs": ("max_iter",), "sgd": ("epochs", "batch_size", "learning_rate")}
 
@@ -252,3 +254,57 @@ def _check_protocol(
     if isinstance(num_folds, bool) or int(num_folds) != num_folds or num_folds < 2:
         raise ValueError(f"num_folds must be an integer >= 2, got {num_folds!r}")
     return tuple(int(s) for s in seeds), tuple(float(wd) for wd in weight_decays)
+
+
+@dataclass(frozen=True)
+class LinearParams:
+    """Recipe keys of the ``linear`` protocol."""
+
+    label_fractions: list[float] = field(default_factory=lambda: [1.0, 0.01])  # of train labels
+    probe_seeds: list[int] = field(default_factory=lambda: [0, 1, 2])  # repeats of each fraction
+
+    def __post_init__(self) -> None:
+        for fraction in check_list("label_fractions", self.label_fractions):
+            check_number("label_fractions", fraction, minimum=0, maximum=1, open_minimum=True)
+        for seed in check_list("probe_seeds", self.probe_seeds):
+            check_number("probe_seeds", seed, integer=True)
+
+
+def linear_protocol(context: LabelledFeatures, params: LinearParams) -> list[Record]:
+    """One linear-probe record per label fraction: test top-1 mean and std over the seeds."""
+    train, train_labels = context.labelled_features("train")
+    test, test_labels = context.labelled_features("test")
+    records: list[Record] = []
+    for fraction in params.label_fractions:
+        result = linear_probe(
+            train,
+            train_labels,
+            test,
+            test_labels,
+            label_fraction=fraction,
+            seeds=tuple(params.probe_seeds),
+        )
+        metrics: dict[str, Any] = {
+            "top1": result.top1_mean,
+            "top1_std": result.top1_std,
+            "top1_per_seed": list(result.top1_per_seed),
+            "weight_decay_per_seed": list(result.weight_decay_per_seed),
+        }
+        records.append({"protocol": "linear", "params": result.parameters, "metrics": metrics})
+    return records
+
+
+def _linear_cells(record: Record) -> list[tuple[str, str]]:
+    fraction = record["params"].get("label_fraction", 1.0)
+    metrics = record["metrics"]
+    return [(f"linear {fraction:.0%} labels", f"{metrics['top1']:.4f} ± {metrics['top1_std']:.4f}")]
+
+
+LINEAR = EvalProtocol(
+    "linear",
+    ("image",),
+    linear_protocol,
+    LinearParams,
+    _linear_cells,
+    record_names=("linear_probe",),
+)

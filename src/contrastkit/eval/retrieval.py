@@ -28,6 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from contrastkit.eval.protocol import EvalProtocol, ImageTextEmbedder, Record
+
 Ties = Literal["pessimistic", "optimistic"]
 Relevant = Tensor | Sequence[Sequence[int]]
 
@@ -277,3 +279,31 @@ def image_text_retrieval(
         "ties": ties,
     }
     return {"protocol": "image_text_retrieval", "params": params, "metrics": metrics}
+
+
+def retrieval_protocol(context: ImageTextEmbedder, params: object) -> list[Record]:
+    """Image-to-text and text-to-image recall@1/5/10 on the test split, all captions."""
+    image_emb, text_emb, owners, name = context.test_pairs()
+    record = image_text_retrieval(image_emb, text_emb, text_to_image=owners)
+    record["params"]["dataset"] = name
+    return [record]
+
+
+def _retrieval_cells(record: Record) -> list[tuple[str, str]]:
+    metrics = record["metrics"]
+    if "image_to_text" not in metrics:
+        return [("R@1", f"{metrics['recall@1']:.4f}"), ("MRR", f"{metrics['mrr']:.4f}")]
+    return [
+        (f"{direction} R@{k}", f"{metrics[direction][f'recall@{k}']:.4f}")
+        for direction in ("image_to_text", "text_to_image")
+        for k in (1, 5)
+    ]
+
+
+RETRIEVAL = EvalProtocol(
+    "retrieval",
+    ("image_text",),
+    retrieval_protocol,
+    cells=_retrieval_cells,
+    record_names=("image_text_retrieval",),
+)

@@ -16,6 +16,8 @@ Aggregation over several data sets (:func:`sts_evaluate`), the three numbers Sen
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,6 +30,7 @@ from torch import Tensor
 from contrastkit.data.sts_files import STSB_SPLITS as STSB_SPLITS
 from contrastkit.data.sts_files import read_sts_benchmark as read_sts_benchmark
 from contrastkit.data.sts_files import read_sts_tsv as read_sts_tsv
+from contrastkit.eval.protocol import EvalProtocol, Record, SentenceEncoder
 
 Embeddings = Tensor | np.ndarray
 Scores = Tensor | np.ndarray | Sequence[float]
@@ -186,3 +189,61 @@ def sts_evaluate(
     }
     metrics = {"per_dataset": per_dataset, "all": pooled, "mean": mean, "wmean": wmean}
     return {"protocol": "sts", "params": params, "metrics": metrics}
+
+
+STSB_NAMES = {"stsb": "test", "stsb_test": "test", "stsb_dev": "dev", "stsb_train": "train"}
+
+
+def sts_pairs(name: str) -> dict[str, tuple[list[str], list[str], list[float]]]:
+    """STS pairs by name: ``stsb`` (test), ``stsb_dev``, ``stsb_train`` or STS-benchmark files;
+    ``+`` joins several."""
+    pairs = {}
+    for part in (p.strip() for p in name.split("+")):
+        if part in STSB_NAMES:
+            pairs[f"stsb_{STSB_NAMES[part]}"] = read_sts_benchmark(STSB_NAMES[part])
+        elif Path(part).expanduser().is_file():
+            pairs[Path(part).stem] = read_sts_tsv(Path(part).expanduser())
+        else:
+            raise ValueError(
+                f"unknown STS data {part!r}: use {', '.join(STSB_NAMES)} or the path of an "
+                "STS-benchmark file (tab-separated genre, file, year, id, score, s1, s2)"
+            )
+    return pairs
+
+
+@dataclass(frozen=True)
+class STSParams:
+    """Recipe keys of the ``sts`` protocol."""
+
+    eval_data: str = "stsb"  # STS pairs to report: stsb (test), stsb_dev, or a file; + joins
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.eval_data, str) or not self.eval_data.strip():
+            raise ValueError(
+                f"eval_data must name STS pairs (stsb, stsb_dev or a file), got {self.eval_data!r}"
+            )
+
+
+def sts_protocol(context: SentenceEncoder, params: STSParams) -> list[Record]:
+    """Spearman and Pearson of cosine similarity against gold scores on ``eval_data``."""
+    datasets = {}
+    for label, (first, second, scores) in sts_pairs(params.eval_data).items():
+        features = context.encode_texts(first + second)
+        datasets[label] = (features[: len(first)], features[len(first) :], scores)
+    record = sts_evaluate(datasets)
+    record["params"]["encoder_output"] = "encode(): pooled sentence features"
+    return [record]
+
+
+def _sts_cells(record: Record) -> list[tuple[str, str]]:
+    metrics = record["metrics"]
+    cells = [("STS Spearman (all)", f"{metrics['all']['spearman']:.4f}")]
+    if len(metrics.get("per_dataset", {})) > 1:
+        cells += [
+            (f"{name} Spearman", f"{m['spearman']:.4f}")
+            for name, m in metrics["per_dataset"].items()
+        ]
+    return cells
+
+
+STS = EvalProtocol("sts", ("text",), sts_protocol, STSParams, _sts_cells, data_key="eval_data")

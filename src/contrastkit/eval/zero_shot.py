@@ -12,11 +12,15 @@ The model enters only through ``encode_text``: any callable that maps a list of 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from contrastkit.eval.protocol import EvalProtocol, ImageTextEmbedder, Record
+from contrastkit.types.values import check_number
 
 EncodeText = Callable[[list[str]], Tensor]
 
@@ -216,3 +220,54 @@ def zero_shot_evaluate(
         "ensembling": "mean of L2-normalized prompt embeddings, re-normalized",
     }
     return {"protocol": "zero_shot", "params": params, "metrics": metrics}
+
+
+@dataclass(frozen=True)
+class ZeroShotParams:
+    """Recipe keys of the ``zero_shot`` protocol."""
+
+    zero_shot_dataset: str = "cifar10"  # labelled images (test split) whose class names prompt
+    zero_shot_limit: int = 2000  # a seeded class-stratified subset of this many images (0: all)
+    prompt_ensemble: bool = True  # average 12 templates (false: "a photo of a {}.")
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.zero_shot_dataset, str) or not self.zero_shot_dataset:
+            raise ValueError(
+                "zero_shot_dataset must name labelled images (cifar10 or a class folder), "
+                f"got {self.zero_shot_dataset!r}"
+            )
+        check_number("zero_shot_limit", self.zero_shot_limit, integer=True, minimum=0)
+        if not isinstance(self.prompt_ensemble, bool):
+            raise ValueError(f"prompt_ensemble must be true or false, got {self.prompt_ensemble!r}")
+
+
+def zero_shot_protocol(context: ImageTextEmbedder, params: ZeroShotParams) -> list[Record]:
+    """Zero-shot top-1/top-5 of a labelled test set from class-name prompts (CLIP, 3.1.4)."""
+    image_emb, labels, classes, name = context.labelled_images(
+        params.zero_shot_dataset, params.zero_shot_limit
+    )
+    templates = CIFAR_TEMPLATES if params.prompt_ensemble else DEFAULT_TEMPLATES
+    names = [c.replace("_", " ") for c in classes]
+    record = zero_shot_evaluate(
+        image_emb,
+        labels,
+        names,
+        lambda prompts: context.embed_prompts(prompts),
+        templates=templates,
+    )
+    record["params"].update(dataset=name, num_images=len(labels))
+    return [record]
+
+
+def _zero_shot_cells(record: Record) -> list[tuple[str, str]]:
+    return [("zero-shot top-1", f"{record['metrics']['top1']:.4f}")]
+
+
+ZERO_SHOT = EvalProtocol(
+    "zero_shot",
+    ("image_text",),
+    zero_shot_protocol,
+    ZeroShotParams,
+    _zero_shot_cells,
+    data_key="zero_shot_dataset",
+)

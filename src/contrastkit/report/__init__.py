@@ -13,20 +13,20 @@ import json
 from pathlib import Path
 from typing import Any
 
-from contrastkit.pipelines.image import load_data
-from contrastkit.registry import METHODS
+from contrastkit.modalities.image.modality import build_views, load_images
 from contrastkit.report import embedded, logged
 from contrastkit.report.analysis import embed, sample
 from contrastkit.report.html import Section, page
-from contrastkit.runs import RECIPE_NAME, load_run
+from contrastkit.run import RECIPE_NAME, Run
 from contrastkit.train.metrics_log import read_metrics
+from contrastkit.train.state import CHECKPOINT_NAME
 
 REPORT_NAME = "report.html"
 GALLERY_SIZE = 10_000
 
 
 def write_report(
-    run_dir: str | Path,
+    run: Run | str | Path,
     *,
     max_points: int = 2000,
     tsne_seed: int = 0,
@@ -43,8 +43,9 @@ def write_report(
     data cannot be loaded, those sections say why and the rest of the report is still written.
 
     Args:
-        run_dir: a run folder (holds ``recipe.json``; ``checkpoint.pt``, ``metrics.jsonl`` and
-            ``eval.json`` as available).
+        run: a :class:`~contrastkit.run.Run` (its trained method and decoded data are used as
+            they are in memory) or a run folder (holds ``recipe.json``; ``checkpoint.pt``,
+            ``metrics.jsonl`` and ``eval.json`` as available).
         max_points: test images in the embedding map (sampled without replacement).
         tsne_seed: seed of the test sample, the projection and the augmented views.
         neighbours: nearest training images shown per query.
@@ -60,18 +61,16 @@ def write_report(
         >>> write_report("runs/simclr_digits")  # doctest: +SKIP
         PosixPath('runs/simclr_digits/report.html')
     """
-    run_dir = Path(run_dir)
-    recipe_path = run_dir / RECIPE_NAME
-    if not recipe_path.is_file():
-        raise ValueError(f"{run_dir} is not a run folder (no {RECIPE_NAME}); train one first")
-    recipe: dict[str, Any] = json.loads(recipe_path.read_text())
+    run = run if isinstance(run, Run) else Run.load(run)
+    run_dir = run.folder
+    recipe: dict[str, Any] = json.loads((run_dir / RECIPE_NAME).read_text())
     records = read_metrics(run_dir) if (run_dir / "metrics.jsonl").is_file() else []
     sections = [
         logged.configuration(recipe),
         logged.training_curves(records),
         logged.health(records),
         logged.evaluation(run_dir),
-        *_checkpoint_sections(run_dir, max_points, tsne_seed, neighbours, queries),
+        *_checkpoint_sections(run, max_points, tsne_seed, neighbours, queries),
     ]
     path = run_dir / REPORT_NAME
     path.write_text(
@@ -96,23 +95,25 @@ def _summary(recipe: dict[str, Any], records: list[dict[str, Any]]) -> str:
 
 
 def _checkpoint_sections(
-    run_dir: Path, max_points: int, seed: int, neighbours: int, queries: int
+    run: Run, max_points: int, seed: int, neighbours: int, queries: int
 ) -> list[Section]:
-    if not (run_dir / "checkpoint.pt").is_file():
-        return embedded.skipped("the run has no checkpoint.pt yet")
-    method = json.loads((run_dir / RECIPE_NAME).read_text()).get("method")
-    if method in METHODS and METHODS[method].modality != "image":
+    trained = run.folder / CHECKPOINT_NAME
+    if not trained.is_file():
+        return embedded.skipped("the run has no checkpoint.pt yet: train it first")
+    if run.modality.name != "image":
         return embedded.skipped(
-            f"these sections are drawn for image runs; {method} is a {METHODS[method].modality} "
-            "method (its scores are in the evaluation table)"
+            f"these sections are drawn for image runs; {run.recipe.model.method} is a "
+            f"{run.modality.name} method (its scores are in the evaluation table)"
         )
+    data: Any = run.recipe.data
     try:
-        recipe, method, views = load_run(run_dir)
-        test_full = load_data(recipe.data, recipe.data.test_split)
-        train_full = load_data(recipe.data, recipe.data.train_split)
+        method = run.method
+        test_full = load_images(data, data.test_split, run.splits)
+        train_full = load_images(data, data.train_split, run.splits)
     except (ValueError, OSError) as error:
         return embedded.skipped(f"could not load the run or its data ({error})")
-    device = recipe.train.device
+    views = build_views(data, test_full.images.shape[1])
+    device = run.recipe.train.device
     test = embed(method, views, sample(test_full, max_points, seed=seed), device=device)
     gallery = embed(method, views, sample(train_full, GALLERY_SIZE, seed=seed), device=device)
     pairs = sample(test_full, embedded.SIMILARITY_IMAGES, seed=seed)

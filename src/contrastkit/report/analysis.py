@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from contrastkit.data.dataset import ImageDataset
-from contrastkit.runs import encode_dataset
+from contrastkit.modalities.image.modality import encode_dataset
 from contrastkit.train import resolve_device
 from contrastkit.transforms.multiview import MultiView
 

@@ -32,7 +32,16 @@ CONFIG_COLUMNS = 3
 
 
 def _value(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
+    """A recipe or parameter value as text; floats with at most 6 significant digits."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_value(v)}" for k, v in value.items()) + "}"
+    return json.dumps(value)
 
 
 def configuration(recipe: dict[str, Any]) -> Section:
@@ -104,35 +113,46 @@ def health(records: Sequence[dict[str, Any]]) -> Section:
     return Section("health", title, explanation + image(plots.curves(records, panels), "health"))
 
 
-def _metrics_text(metrics: dict[str, Any]) -> str:
+def _metrics_text(metrics: dict[str, Any], prefix: str = "") -> str:
+    """Every metric, nested ones flattened (``all.spearman``), floats to 4 decimals."""
     parts = []
     for key, value in metrics.items():
         if key.endswith("_std") and key[: -len("_std")] in metrics:
             continue
-        if isinstance(value, list):
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            parts.append(_metrics_text(value, f"{name}."))
+        elif isinstance(value, list):
             shown = ", ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in value)
-            parts.append(f"{key} [{shown}]")
+            parts.append(f"{name} [{shown}]")
         elif isinstance(value, float):
             std = metrics.get(f"{key}_std")
             spread = f" ± {std:.4f}" if isinstance(std, float) else ""
-            parts.append(f"{key} {value:.4f}{spread}")
+            parts.append(f"{name} {value:.4f}{spread}")
         else:
-            parts.append(f"{key} {value}")
+            parts.append(f"{name} {value}")
     return "; ".join(parts)
 
 
 def evaluation(run_dir: Path) -> Section:
-    """The records of ``eval.json`` (one row per protocol and setting); never evaluates."""
+    """The records of ``eval.json`` (one row per record, its headline as its protocol prints
+    it in the results table); never evaluates."""
+    from contrastkit.results import record_cells
+
     title = "Evaluation"
     path = run_dir / "eval.json"
     if not path.is_file():
-        return Section("evaluation", title, note(f"not evaluated; run contrastkit eval {run_dir}"))
+        if not (run_dir / "checkpoint.pt").is_file():
+            advice = "the run has no checkpoint yet: train it first (contrastkit train --out ...)"
+        else:
+            advice = f"not evaluated; run contrastkit eval {run_dir}"
+        return Section("evaluation", title, note(advice))
     try:
         records = json.loads(path.read_text())
         rows = [
             (
                 record["protocol"],
-                _headline(record["metrics"]),
+                "; ".join(f"{name} {value}" for name, value in record_cells(record)),
                 ", ".join(f"{k}={_value(v)}" for k, v in record.get("params", {}).items()),
                 _metrics_text(record["metrics"]),
             )
@@ -140,12 +160,5 @@ def evaluation(run_dir: Path) -> Section:
         ]
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         return Section("evaluation", title, note(f"eval.json is unreadable ({error})"))
-    header = ("protocol", "top-1", "parameters", "all metrics")
+    header = ("protocol", "result", "parameters", "all metrics")
     return Section("evaluation", title, table(header, rows, css_class="evaluation"))
-
-
-def _headline(metrics: dict[str, Any]) -> str:
-    top1, std = metrics.get("top1"), metrics.get("top1_std")
-    if not isinstance(top1, int | float):
-        return ""
-    return f"{top1:.4f}" + (f" ± {std:.4f}" if isinstance(std, int | float) else "")

@@ -4,7 +4,7 @@
 embeds the dev pairs with the method being trained, correlates their cosine similarities with
 the gold scores (:func:`~contrastkit.eval.sts.sts_correlation`) and, when the Spearman
 correlation beats the best so far, writes the method's weights atomically to
-``run_dir/best.pt``. :func:`contrastkit.runs.load_trained` then loads ``best.pt`` instead of the
+``run_dir/best.pt``. :class:`contrastkit.Run` then loads ``best.pt`` instead of the
 last checkpoint, so evaluation reports the selected model (SimCSE, arXiv 2104.08821, selects
 its checkpoints on STS-B dev the same way).
 """
@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from contrastkit.distributed import rank
@@ -129,9 +128,3 @@ class STSDevSelection:
                 self.path, {"model": state, "step": step, "metric": self.name, "score": score}
             )
         return {self.name: score, f"best_{self.name}": self.best}
-
-
-def best_weights(run_dir: str | Path) -> dict[str, torch.Tensor] | None:
-    """The weights in ``run_dir/best.pt``, or None when the run has no selected model."""
-    path = Path(run_dir) / BEST_NAME
-    return load_checkpoint(path)["model"] if path.is_file() else None

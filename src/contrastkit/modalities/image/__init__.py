@@ -1,0 +1,9 @@
+"""Images: one data set split, augmented views, one encoder inside a method; kNN and linear
+probes. Recipe section: :class:`ImageData`."""
+
+from contrastkit.modalities.image.modality import ImageFeatures, ImageModality, encode_dataset
+from contrastkit.modalities.image.recipe import ImageData
+
+IMAGE = ImageModality()
+
+__all__ = ["IMAGE", "ImageData", "ImageFeatures", "ImageModality", "encode_dataset"]
