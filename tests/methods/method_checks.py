@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from contrastkit.encoders import Encoder
-from contrastkit.transforms.batch import ViewBatch
+from contrastkit.types import ViewBatch
 
 FEATURE_DIM = 16
 

@@ -6,7 +6,7 @@ import torch
 
 from contrastkit.losses import dino_loss
 from contrastkit.methods.dino import DINO, teacher_temperature_schedule
-from contrastkit.transforms.batch import ViewBatch
+from contrastkit.types import ViewBatch
 
 SMALL = {"out_dim": 32, "hidden_dim": 32, "bottleneck_dim": 8}
 

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from contrastkit.methods.simsiam import SimSiam
-from contrastkit.transforms.batch import ViewBatch
+from contrastkit.types import ViewBatch
 
 
 def _build(seed: int = 0, **kwargs: object) -> SimSiam:

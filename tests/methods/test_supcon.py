@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from contrastkit.losses import nt_xent, supcon
 from contrastkit.methods.supcon import SupCon
-from contrastkit.transforms.batch import ViewBatch
+from contrastkit.types import ViewBatch
 
 LABELS = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
 

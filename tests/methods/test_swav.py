@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from contrastkit.losses import sinkhorn_knopp, swav
 from contrastkit.methods.swav import SwAV
-from contrastkit.transforms.batch import ViewBatch
+from contrastkit.types import ViewBatch
 
 SMALL = {"proj_hidden_dim": 32, "proj_dim": 16, "num_prototypes": 10}
 

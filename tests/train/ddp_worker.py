@@ -19,7 +19,7 @@ from contrastkit.distributed import init_from_env, rank, world_size
 from contrastkit.encoders import Encoder
 from contrastkit.methods import SimCLR
 from contrastkit.train import TrainConfig, fit
-from contrastkit.transforms.batch import ViewBatch
+from contrastkit.types import ViewBatch
 
 GLOBAL_BATCH = 64
 

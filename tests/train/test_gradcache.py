@@ -21,7 +21,7 @@ from contrastkit.encoders import Encoder
 from contrastkit.methods import BYOL, MoCoV3, SimCLR, SupCon
 from contrastkit.train import GradCache, TrainConfig, fit
 from contrastkit.train.gradcache import RandomStates
-from contrastkit.transforms.batch import ViewBatch
+from contrastkit.types import ViewBatch
 
 HERE = Path(__file__).parent
 PROGRESS = 0.3

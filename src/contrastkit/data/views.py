@@ -6,8 +6,8 @@ import torch
 from torch import Tensor
 
 from contrastkit.data.dataset import ImageDataset
-from contrastkit.transforms.batch import ViewBatch
 from contrastkit.transforms.multiview import MultiView
+from contrastkit.types import ViewBatch
 
 
 class ViewSource:

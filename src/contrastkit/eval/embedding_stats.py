@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from contrastkit.losses.validation import check_batch, check_embeddings, check_pair
+from contrastkit.types import check_batch, check_embeddings, check_pair
 
 RANKME_EPS = 1e-7  # RankMe's epsilon added to the normalized singular values
 

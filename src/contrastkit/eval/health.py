@@ -23,8 +23,8 @@ from contrastkit.eval.embedding_stats import (
     positive_negative_similarity,
     uniformity,
 )
-from contrastkit.losses.validation import check_pair
 from contrastkit.methods.base import MethodOutput
+from contrastkit.types import check_pair
 
 __all__ = [
     "HEALTH_KEYS",

@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from contrastkit.distributed import gather_with_grad
-from contrastkit.losses.validation import check_batch, check_in_range, check_pair
+from contrastkit.types import check_batch, check_in_range, check_pair
 
 BATCH_NORM_EPS = 1e-5
 

@@ -12,7 +12,7 @@ from contrastkit.distributed import gather_with_grad, global_mean
 from contrastkit.losses.label_positives import same_label_sums
 from contrastkit.losses.tiled import blockwise_logsumexp, check_chunk_size, mean_of_sum
 from contrastkit.losses.two_towers import TwoTowerBatch, two_tower_batch
-from contrastkit.losses.validation import check_labels
+from contrastkit.types import check_labels
 
 
 def _soft_cross_entropy(logits: Tensor, targets: Tensor) -> Tensor:

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from contrastkit.distributed import gather_with_grad
-from contrastkit.losses.validation import check_batch, check_pair, check_positive
+from contrastkit.types import check_batch, check_pair, check_positive
 
 
 def _check_scores(scores: Tensor, batch: int) -> None:

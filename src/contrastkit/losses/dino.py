@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from contrastkit.losses.validation import check_embeddings, check_positive
+from contrastkit.types import check_embeddings, check_positive
 
 
 def _check_views(student_out: Tensor, teacher_out: Tensor, center: Tensor) -> None:

@@ -8,7 +8,7 @@ from torch import Tensor, nn
 
 from contrastkit.distributed import batch_offset, gather_with_grad, global_mean
 from contrastkit.losses.tiled import blockwise_logsumexp, check_chunk_size, mean_of_sum
-from contrastkit.losses.validation import check_batch, check_embeddings, check_pair, check_positive
+from contrastkit.types import check_batch, check_embeddings, check_pair, check_positive
 
 
 def info_nce(

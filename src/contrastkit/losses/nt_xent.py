@@ -8,7 +8,7 @@ from torch import Tensor, nn
 from contrastkit.distributed import global_mean
 from contrastkit.losses.tiled import blockwise_logsumexp, check_chunk_size, mean_of_sum
 from contrastkit.losses.two_views import two_view_batch, two_view_similarities
-from contrastkit.losses.validation import check_positive
+from contrastkit.types import check_positive
 
 
 def nt_xent(

@@ -9,7 +9,7 @@ from torch import Tensor, nn
 from contrastkit.distributed import global_mean
 from contrastkit.losses.tiled import blockwise_softplus, check_chunk_size, mean_of_sum
 from contrastkit.losses.two_towers import two_tower_batch
-from contrastkit.losses.validation import check_embeddings
+from contrastkit.types import check_embeddings
 
 
 def siglip_loss(

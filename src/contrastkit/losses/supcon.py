@@ -9,7 +9,7 @@ from torch import Tensor, nn
 from contrastkit.distributed import all_reduce_sum, batch_offset, gather_with_grad, global_mean
 from contrastkit.losses.label_positives import same_label_sums
 from contrastkit.losses.tiled import blockwise_logsumexp, check_chunk_size, mean_of_sum
-from contrastkit.losses.validation import check_embeddings, check_labels, check_positive
+from contrastkit.types import check_embeddings, check_labels, check_positive
 
 
 def supcon(

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from contrastkit.distributed import batch_offset, gather_with_grad
-from contrastkit.losses.validation import check_batch, check_pair
+from contrastkit.types import check_batch, check_pair
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from torch import Tensor, nn
 
 from contrastkit.distributed import gather_with_grad
 from contrastkit.losses.barlow_twins import off_diagonal
-from contrastkit.losses.validation import check_batch, check_in_range, check_pair
+from contrastkit.types import check_batch, check_in_range, check_pair
 
 VARIANCE_EPS = 1e-4
 

@@ -7,8 +7,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from torch import Tensor, nn
 
-from contrastkit.losses.validation import check_in_range
-from contrastkit.transforms.batch import ViewBatch
+from contrastkit.types import ViewBatch, check_in_range
 
 
 @dataclass
@@ -116,7 +115,7 @@ def feature_dim(encoder: nn.Module) -> int:
 def check_step(batch: ViewBatch, progress: float, *, method: str, min_views: int = 2) -> None:
     """Validate the inputs of one training step, with messages that name the method.
 
-    Raises ``ValueError`` when ``batch`` is not a :class:`~contrastkit.transforms.batch.ViewBatch`,
+    Raises ``ValueError`` when ``batch`` is not a :class:`~contrastkit.types.ViewBatch`,
     when ``progress`` is outside [0, 1] (or nan), or when the batch has fewer than
     ``min_views`` views.
 

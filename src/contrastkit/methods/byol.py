@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from contrastkit.losses import negative_cosine
 from contrastkit.methods.base import MethodOutput, check_sizes, check_step, feature_dim
 from contrastkit.modules import cosine_momentum, make_head, update_ema
-from contrastkit.transforms.batch import ViewBatch
+from contrastkit.types import ViewBatch
 
 
 class BYOL(nn.Module):

@@ -9,11 +9,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from contrastkit.losses import DINOLoss
-from contrastkit.losses.validation import check_positive
 from contrastkit.methods.base import MethodOutput, check_sizes, check_step, feature_dim
 from contrastkit.methods.multi_crop import multi_crop_features
 from contrastkit.modules import Center, DINOHead, cosine_momentum, update_ema
-from contrastkit.transforms.batch import ViewBatch
+from contrastkit.types import ViewBatch, check_positive
 
 
 def teacher_temperature_schedule(

@@ -8,10 +8,9 @@ from torch import Tensor, nn
 
 from contrastkit.distributed import gather_with_grad
 from contrastkit.losses import info_nce
-from contrastkit.losses.validation import check_in_range, check_positive
 from contrastkit.methods.base import MethodOutput, check_sizes, check_step, feature_dim
 from contrastkit.modules import FeatureQueue, make_head
-from contrastkit.transforms.batch import ViewBatch
+from contrastkit.types import ViewBatch, check_in_range, check_positive
 
 
 class NNCLR(nn.Module):

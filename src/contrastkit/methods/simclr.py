@@ -7,7 +7,7 @@ from torch import Tensor, nn
 from contrastkit.losses import NTXentLoss, nt_xent
 from contrastkit.methods.base import MethodOutput, check_sizes, check_step, feature_dim
 from contrastkit.modules import LearnableTemperature, make_head
-from contrastkit.transforms.batch import ViewBatch
+from contrastkit.types import ViewBatch
 
 
 class SimCLR(nn.Module):

@@ -12,8 +12,8 @@ from torch import Tensor, nn
 
 from contrastkit.encoders.text.tokens import Tokens
 from contrastkit.losses import cosent, info_nce
-from contrastkit.losses.validation import check_positive
 from contrastkit.methods.base import MethodOutput, feature_dim
+from contrastkit.types import check_positive
 
 
 @dataclass

@@ -8,7 +8,7 @@ from torch import Tensor, nn
 from contrastkit.losses import negative_cosine
 from contrastkit.methods.base import MethodOutput, check_sizes, check_step, feature_dim
 from contrastkit.modules import make_head
-from contrastkit.transforms.batch import ViewBatch
+from contrastkit.types import ViewBatch
 
 
 class SimSiam(nn.Module):

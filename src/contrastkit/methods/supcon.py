@@ -10,7 +10,7 @@ from contrastkit.losses import SupConLoss
 from contrastkit.methods.base import MethodOutput, check_sizes, check_step, feature_dim
 from contrastkit.methods.multi_crop import multi_crop_features
 from contrastkit.modules import make_head
-from contrastkit.transforms.batch import ViewBatch
+from contrastkit.types import ViewBatch
 
 
 class SupCon(nn.Module):

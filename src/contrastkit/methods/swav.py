@@ -8,11 +8,10 @@ from torch import Tensor, nn
 
 from contrastkit.distributed import global_mean
 from contrastkit.losses import sinkhorn_knopp
-from contrastkit.losses.validation import check_positive
 from contrastkit.methods.base import MethodOutput, check_sizes, check_step, feature_dim
 from contrastkit.methods.multi_crop import multi_crop_features
 from contrastkit.modules import make_head
-from contrastkit.transforms.batch import ViewBatch
+from contrastkit.types import ViewBatch, check_positive
 
 
 def multi_crop_swapped_prediction(
@@ -72,7 +71,7 @@ class SwAV(nn.Module):
     Example:
         >>> import torch
         >>> from contrastkit.encoders.base import Encoder
-        >>> from contrastkit.transforms.batch import ViewBatch
+        >>> from contrastkit.types import ViewBatch
         >>> encoder = Encoder(nn.Sequential(nn.Flatten(), nn.Linear(48, 16)), feature_dim=16)
         >>> method = SwAV(encoder, proj_hidden_dim=32, proj_dim=16, num_prototypes=10)
         >>> batch = ViewBatch([torch.randn(8, 3, 4, 4), torch.randn(8, 3, 4, 4)])

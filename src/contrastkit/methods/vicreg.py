@@ -7,7 +7,7 @@ from torch import Tensor, nn
 from contrastkit.losses import VICRegLoss
 from contrastkit.methods.base import MethodOutput, check_sizes, check_step, feature_dim
 from contrastkit.modules import make_head
-from contrastkit.transforms.batch import ViewBatch
+from contrastkit.types import ViewBatch
 
 
 class VICReg(nn.Module):

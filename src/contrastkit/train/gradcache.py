@@ -132,7 +132,7 @@ class GradCache:
     .backward()``: it returns the step's ``MethodOutput`` and leaves the whole batch's
     gradients in ``.grad``, while holding the activations of only ``micro_batch_size``
     samples at a time. The batch needs ``split(size)`` (like
-    :class:`~contrastkit.transforms.batch.ViewBatch`); the embeddings of the sub-batches are
+    :class:`~contrastkit.types.ViewBatch`); the embeddings of the sub-batches are
     concatenated along dim 0. Gradients accumulate like ``loss.backward()`` (call it once per
     accumulated batch with ``accumulate``), and ``average_gradients()`` averages them over
     processes as ``DistributedDataParallel`` would: the engine calls the method itself, never a
@@ -148,7 +148,7 @@ class GradCache:
     Example:
         >>> from contrastkit.encoders import Encoder
         >>> from contrastkit.methods import SimCLR
-        >>> from contrastkit.transforms.batch import ViewBatch
+        >>> from contrastkit.types import ViewBatch
         >>> encoder = Encoder(nn.Sequential(nn.Flatten(), nn.Linear(48, 16)), feature_dim=16)
         >>> method = SimCLR(encoder, proj_hidden_dim=32, proj_dim=8)
         >>> batch = ViewBatch([torch.randn(10, 3, 4, 4), torch.randn(10, 3, 4, 4)])

@@ -13,7 +13,6 @@ Example:
     >>> view_a, view_b = simclr(32)(images, torch.Generator().manual_seed(0))
 """
 
-from contrastkit.transforms.batch import ViewBatch
 from contrastkit.transforms.blur import RandomGaussianBlur, blur_kernel_size
 from contrastkit.transforms.color import ColorJitter
 from contrastkit.transforms.compose import BatchTransform, Compose
@@ -31,6 +30,7 @@ from contrastkit.transforms.recipes import (
     simclr_imagenet,
 )
 from contrastkit.transforms.solarize import RandomSolarize
+from contrastkit.types import ViewBatch
 
 __all__ = [
     "RECIPES",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from contrastkit.losses.validation import check_in_range
+from contrastkit.types import check_in_range
 
 
 def feature_cutoff(

@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from contrastkit.encoders.text.cutoff import feature_cutoff as cut_features
 from contrastkit.encoders.text.optional import import_text_dependency
-from contrastkit.losses.validation import check_in_range
+from contrastkit.types import check_in_range
 
 _WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
 

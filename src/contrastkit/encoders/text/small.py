@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from contrastkit.encoders.text.cutoff import feature_cutoff as cut_features
-from contrastkit.losses.validation import check_in_range
+from contrastkit.types import check_in_range
 
 
 class SmallTransformer(nn.Module):

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor
 
 from contrastkit.encoders.text.tokens import Tokens
-from contrastkit.losses.validation import check_in_range
+from contrastkit.types import check_in_range
 
 
 def check_rate(rate: float) -> None:

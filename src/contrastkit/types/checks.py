@@ -1,4 +1,5 @@
-"""Input checks shared by the losses: every message names the argument and what was expected."""
+"""Argument checks shared by every layer (losses, methods, encoders, transforms, evaluation):
+every message names the argument and what was expected."""
 
 from __future__ import annotations
 
