@@ -69,11 +69,21 @@ def test_distributed_shards_partition_the_global_batch(num_samples: int, drop_la
 
 
 def test_dataset_smaller_than_global_batch() -> None:
-    with pytest.raises(ValueError, match=r"5 samples.*batch_size=8.*drop_last=True.*lower"):
+    with pytest.raises(ValueError, match=r"5 samples.*batch_size = 8.*lower"):
         BatchOrder(5, 8)
-    with pytest.raises(ValueError, match=r"10 samples.*12 \(batch_size=4 x world_size=3\)"):
+    with pytest.raises(ValueError, match=r"10 samples.*12 \(batch_size = 4 x 3 processes\)"):
         BatchOrder(10, 4, world_size=3)
     assert _epoch(BatchOrder(5, 8, drop_last=False), 0)[0] != []
+
+
+def test_too_small_dataset_advice_uses_recipe_keys() -> None:
+    with pytest.raises(ValueError) as caught:
+        BatchOrder(5, 8)
+    message = str(caught.value)
+    assert "drop_last" not in message
+    assert message.endswith("lower batch_size to at most 5 (--set batch_size=5) or use more data")
+    with pytest.raises(ValueError, match=r"use fewer processes or use more data$"):
+        BatchOrder(3, 4, world_size=4)  # under 2 samples per process: no batch_size would do
 
 
 @pytest.mark.parametrize(

@@ -97,8 +97,9 @@ def test_missing_file_names_path_and_env(tmp_path: Path, monkeypatch: pytest.Mon
     with pytest.raises(ValueError, match="CONTRASTKIT_DATA") as error:
         load_cifar10("train")
     assert str(tmp_path / "nowhere" / "image" / "cifar10-jpeg" / "train.npz") in str(error.value)
-    with pytest.raises(ValueError, match=r"train\.npz"):
+    with pytest.raises(ValueError, match=r"train\.npz") as error:
         load_cifar10("train", root=tmp_path)
+    assert "root=" not in str(error.value) and "given to load_cifar10" in str(error.value)
     with pytest.raises(ValueError, match="'train', 'test'"):
         load_cifar10("all")
 

@@ -67,6 +67,7 @@ def test_bad_gzip_and_missing_files(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="apt-get install dataset-fashion-mnist") as error:
         load_fashion_mnist("test", root=tmp_path)
     assert str(tmp_path / "t10k-images-idx3-ubyte.gz") in str(error.value)
+    assert "pass root=" not in str(error.value)
     (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(b"plain bytes")
     with pytest.raises(ValueError, match="corrupt gzip"):
         load_fashion_mnist("test", root=tmp_path)

@@ -58,15 +58,17 @@ def test_size_mismatch_names_file_and_fix(tree: tuple[Path, dict[str, np.ndarray
     with pytest.raises(ValueError, match=r"big\.png is 9x7 .*a\.png is 4x5.*size=") as error:
         load_image_folder(root)
     assert str(root / "dog" / "big.png") in str(error.value)
+    assert "set load_size = 4 in the recipe (or --set load_size=4)" in str(error.value)
 
 
 def test_corrupt_file_raises_naming_it(tree: tuple[Path, dict[str, np.ndarray]]) -> None:
     root, _ = tree
     bad = root / "dog" / "bad.png"
     bad.write_bytes(b"\x89PNG this is not a png")
-    with pytest.raises(ValueError, match="skip_corrupt=True") as error:
+    with pytest.raises(ValueError, match="skip_corrupt") as error:
         load_image_folder(root)
     assert str(bad) in str(error.value)
+    assert "skip_corrupt = true in the recipe (or --skip-corrupt)" in str(error.value)
 
 
 def test_skip_corrupt_reports_skipped(tree: tuple[Path, dict[str, np.ndarray]]) -> None:

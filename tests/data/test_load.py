@@ -66,10 +66,10 @@ def test_folder_splits_are_explicit(tmp_path: Path) -> None:
     assert len(load_dataset(tmp_path / "split", "test")) == 3
     assert load_dataset(tmp_path / "split", "train").classes == ["a", "b"]
     _folder(tmp_path / "flat")
-    with pytest.raises(ValueError, match="split='all'"):
+    with pytest.raises(ValueError, match="set train_split=all --set test_split=all"):
         load_dataset(tmp_path / "flat", "train")
     assert len(load_dataset(tmp_path / "flat", "all", size=2)) == 2
-    with pytest.raises(ValueError, match="split='all'"):
+    with pytest.raises(ValueError, match="set train_split=all --set test_split=all"):
         load_dataset(tmp_path / "flat" / "a" / "x.png", "train")
     with pytest.raises(ValueError, match=r"a \.npy/\.npz file"):
         load_dataset(tmp_path / "flat" / "a" / "x.png", "all")

@@ -11,7 +11,12 @@ from contrastkit.data.root import data_root
 from contrastkit.data.text import TEXT_CORPORA, load_text_corpus, unlabeled_sentences
 from contrastkit.data.text_captions import read_caption_groups
 from contrastkit.data.text_corpus import TextCorpus
-from contrastkit.data.text_files import read_pairs_csv, read_sentences, read_sts_file
+from contrastkit.data.text_files import (
+    read_pairs_csv,
+    read_sentences,
+    read_sts_file,
+    read_text_lines,
+)
 from contrastkit.data.text_nltk import detokenize, read_nltk_corpus, split_sentences
 from contrastkit.data.text_wordnet import parse_data_line, read_wordnet
 
@@ -290,3 +295,32 @@ def test_unlabeled_sentences_are_distinct_and_limited() -> None:
 
 def test_corpus_names() -> None:
     assert {"wordnet", "nltk", "brown", "flickr8k_captions", "stsb"} <= set(TEXT_CORPORA)
+
+
+# --- read_text_lines: what embed reads, one row per line ------------------------------------
+
+
+def test_read_text_lines_keeps_every_line_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "in.txt"
+    path.write_bytes(b"\xef\xbb\xbffirst\n\n" + BAD_UTF8 + b"  spaced \r\nform\x0cfeed\rlast")
+    lines = read_text_lines(path)
+    assert lines == ["first", "", "caf\ufffd au lait", "  spaced ", "form\x0cfeed", "last"]
+    with pytest.warns(UserWarning):
+        kept = read_sentences(path).items
+    assert len(kept) == len(lines) - 2  # training data skips the empty and the invalid line
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [(b"", []), (b"\n", [""]), (b"a\n", ["a"]), (b"a", ["a"]), (b"a\n\n", ["a", ""])],
+)
+def test_read_text_lines_counts_lines_like_an_editor(
+    tmp_path: Path, data: bytes, expected: list[str]
+) -> None:
+    (tmp_path / "in.txt").write_bytes(data)
+    assert read_text_lines(tmp_path / "in.txt") == expected
+
+
+def test_read_text_lines_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"text file not found: .*nowhere\.txt"):
+        read_text_lines(tmp_path / "nowhere.txt")

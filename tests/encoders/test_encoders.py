@@ -86,7 +86,7 @@ def test_build_encoder_names_and_errors() -> None:
     assert build_encoder("small_convnet", in_channels=1, width=4, feature_dim=8).feature_dim == 8
     vit = build_encoder("small_vit", image_size=8, patch_size=4, dim=6, depth=1, heads=2)
     assert vit.feature_dim == 6
-    with pytest.raises(ValueError, match="choose one of resnet18, resnet50, small_convnet"):
+    with pytest.raises(ValueError, match="choose one of resnet18, resnet18_cifar, resnet50"):
         build_encoder("vgg16")
     with pytest.raises(ValueError, match=r"bad arguments for encoder 'small_vit'.*patch_size"):
         build_encoder("small_vit", image_size=8)

@@ -349,3 +349,14 @@ def test_batch_of_one() -> None:
     for module_cls in (DCLLoss, DCLWLoss):
         with pytest.raises(ValueError, match="batch"):
             module_cls()(z_a, z_b)
+
+
+@pytest.mark.parametrize("chunk_size", [None, 1])
+def test_batch_of_one_names_its_own_loss(chunk_size: int | None) -> None:
+    z_a, z_b = randn(1, 3, seed=0), randn(1, 3, seed=1)
+    with pytest.raises(ValueError, match="too small: dcl "):
+        dcl(z_a, z_b, chunk_size=chunk_size)
+    with pytest.raises(ValueError, match="too small: dclw "):
+        dclw(z_a, z_b, chunk_size=chunk_size)
+    with pytest.raises(ValueError, match="too small: dclw "):
+        DCLWLoss(chunk_size=chunk_size)(z_a, z_b)

@@ -335,3 +335,11 @@ def test_batch_of_one() -> None:
     for module_cls in MODULES:
         with pytest.raises(ValueError, match="batch"):
             module_cls()(z_a, z_b)
+
+
+@pytest.mark.parametrize(
+    ("fn", "name"), [(debiased_nce, "debiased_nce"), (hard_negative_nce, "hard_negative_nce")]
+)
+def test_batch_of_one_names_its_own_loss(fn: Callable[..., torch.Tensor], name: str) -> None:
+    with pytest.raises(ValueError, match=f"too small: {name} "):
+        fn(randn(1, 3, seed=0), randn(1, 3, seed=1))

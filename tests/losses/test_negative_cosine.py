@@ -115,3 +115,11 @@ def test_non_finite(bad, which):
     p, z = randn(4, 6, seed=0), randn(4, 6, seed=1)
     (p if which == "p" else z)[2, 3] = bad
     lc.assert_raises_naming(lambda: negative_cosine(p, z), which, match="finite")
+
+
+@pytest.mark.parametrize("module", [False, True])
+def test_empty_batch(module):
+    fn = NegativeCosineLoss() if module else negative_cosine
+    empty = torch.zeros(0, 6, dtype=torch.float64)
+    with pytest.raises(ValueError, match="batch of 0 is too small: negative_cosine"):
+        fn(empty, empty)

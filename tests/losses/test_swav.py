@@ -271,3 +271,13 @@ def test_sinkhorn_iters_below_one(iters):
         SwAVLoss(sinkhorn_iters=iters)(s_a, s_b)
     with pytest.raises(ValueError, match="iters"):
         sinkhorn_knopp(s_a, iters=iters)
+
+
+def test_batch_of_one():
+    s_a, s_b = randn(1, 6, seed=0), randn(1, 6, seed=1)
+    with pytest.raises(ValueError, match="batch of 1 is too small: swav"):
+        swav(s_a, s_b)
+    with pytest.raises(ValueError, match="batch of 1 is too small: swav"):
+        SwAVLoss()(s_a, s_b)
+    with pytest.raises(ValueError, match="batch of 1 is too small"):
+        sinkhorn_knopp(s_a)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,25 @@ def test_refuses_pickled_objects_and_garbage(tmp_path: Path) -> None:
         load_checkpoint(tmp_path / "garbage.pt")
     with pytest.raises(ValueError, match="does not exist"):
         load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_garbage_is_one_clear_line_that_never_suggests_unsafe_loading(tmp_path: Path) -> None:
+    torch.save({"model": Arbitrary()}, tmp_path / "evil.pt")
+    (tmp_path / "garbage.pt").write_bytes(b"not a checkpoint")
+    for name in ("evil.pt", "garbage.pt"):
+        with pytest.raises(ValueError) as caught:
+            load_checkpoint(tmp_path / name)
+        message = str(caught.value)
+        assert "weights_only" not in message and "\n" not in message
+        assert str(tmp_path / name) in message and "delete it" in message
+
+
+def test_empty_file_says_it_is_empty(tmp_path: Path) -> None:
+    (tmp_path / "checkpoint.pt").write_bytes(b"")
+    with pytest.raises(ValueError, match=r"checkpoint\.pt is empty \(0 bytes\); delete it"):
+        load_checkpoint(tmp_path / "checkpoint.pt")
+
+
+def test_checkpoint_permissions_follow_the_umask(tmp_path: Path, umask_022: int) -> None:
+    path = save_checkpoint(tmp_path / "checkpoint.pt", {"model": {"w": torch.zeros(2)}})
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644

@@ -96,7 +96,7 @@ def test_recipe_registry_names() -> None:
 
 
 def test_channel_mismatch_names_the_fix() -> None:
-    with pytest.raises(ValueError, match="channels=1"):
+    with pytest.raises(ValueError, match=r"views_options = \{channels = 1\} in the recipe"):
         simclr(32)(_uint8(2, 1, 32), torch.Generator())
 
 

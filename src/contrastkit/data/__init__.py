@@ -13,6 +13,7 @@ from contrastkit.data.fashion_mnist import FASHION_MNIST_CLASSES, load_fashion_m
 from contrastkit.data.folder import IMAGE_EXTENSIONS, load_image_folder
 from contrastkit.data.load import load_arrays, load_dataset
 from contrastkit.data.root import cache_dir, data_root
+from contrastkit.data.subsets import stratified_indices
 
 __all__ = [
     "FASHION_MNIST_CLASSES",
@@ -28,4 +29,5 @@ __all__ = [
     "load_digits",
     "load_fashion_mnist",
     "load_image_folder",
+    "stratified_indices",
 ]

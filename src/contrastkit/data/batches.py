@@ -74,15 +74,23 @@ class BatchOrder:
         self.world_size = world_size
         self.global_batch_size = batch_size * world_size
         if drop_last and num_samples < self.global_batch_size:
-            shards = f" x world_size={world_size}" if world_size > 1 else ""
-            raise ValueError(
-                f"the dataset has {num_samples} samples, fewer than one global batch of "
-                f"{self.global_batch_size} (batch_size={batch_size}{shards}), so drop_last=True "
-                "would yield no batch; lower batch_size to at most "
-                f"{num_samples // world_size or 1}"
-                + (", use fewer processes" if world_size > 1 else "")
-                + ", use drop_last=False, or use more data"
-            )
+            raise ValueError(self._too_small_message())
+
+    def _too_small_message(self) -> str:
+        """Why a dataset smaller than one global batch gives no batch, and the recipe fixes."""
+        processes = f" x {self.world_size} processes" if self.world_size > 1 else ""
+        fixes = []
+        largest = self.num_samples // self.world_size
+        if largest >= 2:  # the smallest batch a contrastive loss can use
+            fixes.append(f"lower batch_size to at most {largest} (--set batch_size={largest})")
+        if self.world_size > 1:
+            fixes.append("use fewer processes")
+        advice = ", ".join(fixes) + (" or " if fixes else "") + "use more data"
+        return (
+            f"the dataset has {self.num_samples} samples, fewer than one batch of "
+            f"{self.global_batch_size} (batch_size = {self.batch_size}{processes}), so training "
+            f"would get no batch: {advice}"
+        )
 
     @property
     def batches_per_epoch(self) -> int:

@@ -8,14 +8,13 @@ source: a cache folder inside the source file's folder is refused (nothing is wr
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from contrastkit.data.atomic_write import write_atomically
 from contrastkit.data.root import CACHE_ENV, cache_dir
 
 
@@ -49,15 +48,7 @@ def _read(path: Path, expected_len: int | None) -> np.ndarray | None:
 
 
 def _write(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.save(handle, array, allow_pickle=False)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_atomically(path, lambda handle: np.save(handle, array, allow_pickle=False))
     stale_prefix = path.name.rsplit("-", 2)[0] + "-"
     for other in path.parent.glob(stale_prefix + "*.npy"):
         if other != path:

@@ -54,8 +54,8 @@ def load_cifar10(
         path = require_file(
             Path(root).expanduser() / f"{split}.npz",
             what=what,
-            fix=f"root= must be a folder holding train.npz and test.npz in the packed JPEG "
-            f"format; omit it to use $CONTRASTKIT_DATA/{CIFAR10_DIR}",
+            fix=f"The root folder given to load_cifar10 must hold train.npz and test.npz in the "
+            f"packed JPEG format; leave root out to use $CONTRASTKIT_DATA/{CIFAR10_DIR}",
         )
     meta = read_labels(path)
     n = len(meta.labels)

@@ -75,7 +75,8 @@ def _idx_file(root: Path, stem: str) -> Path:
         root / f"{stem}.gz",
         what="Fashion-MNIST",
         fix="Install it with `apt-get install dataset-fashion-mnist` (Debian package, files in "
-        f"{FASHION_MNIST_ROOT}), or pass root= to a folder holding the idx files.",
+        f"{FASHION_MNIST_ROOT}); from Python, load_fashion_mnist(root=...) reads the idx files "
+        "from another folder.",
     )
 
 

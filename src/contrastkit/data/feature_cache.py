@@ -16,7 +16,6 @@ import hashlib
 import os
 import pickle
 import re
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from contrastkit.data.atomic_write import write_atomically
 from contrastkit.data.root import CACHE_ENV, cache_dir
 
 
@@ -73,15 +73,7 @@ def _read(path: Path, rows: int) -> Tensor | None:
 
 
 def _write(path: Path, features: Tensor) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(features, handle)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_atomically(path, lambda handle: torch.save(features, handle))
 
 
 def cached_features(

@@ -111,7 +111,8 @@ def load_image_folder(
         except _UNREADABLE as error:
             if not skip_corrupt:
                 raise ValueError(
-                    f"{file}: unreadable image ({error}); remove it or pass skip_corrupt=True"
+                    f"{file}: unreadable image ({error}); remove it, or leave unreadable files "
+                    "out with skip_corrupt = true in the recipe (or --skip-corrupt)"
                 ) from error
             skipped.append(str(file))
             continue
@@ -120,8 +121,10 @@ def load_image_folder(
         elif array.shape != pixels[0].shape:
             raise ValueError(
                 f"{file} is {array.shape[0]}x{array.shape[1]} (HxW) but {first} is "
-                f"{pixels[0].shape[0]}x{pixels[0].shape[1]}; images must share one size: "
-                f"pass size=... (e.g. size={pixels[0].shape[0]}) to resize them"
+                f"{pixels[0].shape[0]}x{pixels[0].shape[1]}; images must share one size: set "
+                f"load_size = {pixels[0].shape[0]} in the recipe (or --set "
+                f"load_size={pixels[0].shape[0]}) to decode every image resized to that square "
+                "size (in Python: size=...)"
             )
         pixels.append(array)
         labels.append(label)

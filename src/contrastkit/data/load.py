@@ -74,8 +74,10 @@ def _split_path(source: Path, split: str) -> Path:
     if split == "all":
         return source
     raise ValueError(
-        f"{source} has no {split!r} split: name a folder with {split}/ inside, put {{split}} in "
-        f"the path (data/{{split}}.npz), or pass split='all' to load {source} whole"
+        f"{source} has no {split!r} split: use a folder with a {split}/ subfolder, put "
+        f'{{split}} in the dataset path (dataset = "data/{{split}}.npz"), or load it whole '
+        f'with train_split = "all" and test_split = "all" in the recipe (or --set '
+        "train_split=all --set test_split=all)"
     )
 
 

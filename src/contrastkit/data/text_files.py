@@ -44,6 +44,36 @@ def read_sentences(path: str | Path) -> TextCorpus:
     )
 
 
+def read_text_lines(path: str | Path) -> list[str]:
+    """Every line of a text file, one string per line, none left out: the input of ``embed``.
+
+    Unlike :func:`read_sentences` (training data, where empty and undecodable lines are skipped),
+    nothing is dropped, so row ``i`` of any embedding computed from the result is line ``i`` of
+    the file (counted from 0; line ``i + 1`` in an editor). Lines end at ``\\n``, ``\\r\\n`` or
+    ``\\r``; the line end is removed and nothing else (an empty line is ``""``). Bytes that
+    are not valid UTF-8 are decoded as U+FFFD (``errors="replace"``), and a leading
+    byte-order mark is dropped. A final line end does not start another line, so an empty file
+    gives ``[]``.
+
+    Raises:
+        ValueError: the file does not exist (or is not a file).
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> f = pathlib.Path(tempfile.mkdtemp()) / "s.txt"
+        >>> _ = f.write_bytes(b"A cat sleeps.\\n\\nbad \\xff byte\\r\\nTwo dogs run.\\n")
+        >>> lines = read_text_lines(f)
+        >>> len(lines), lines[:2], lines[2] == "bad \\ufffd byte", lines[3]
+        (4, ['A cat sleeps.', ''], True, 'Two dogs run.')
+    """
+    data = read_bytes(path, what="text file")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    # bytes.splitlines splits at \n, \r\n and \r only (str.splitlines would also split at
+    # form feeds and Unicode separators, which are not line ends for the user)
+    return [line.decode("utf-8", errors="replace") for line in data.splitlines()]
+
+
 def read_pairs_csv(path: str | Path) -> TextCorpus:
     """Positive pairs, or triples with a hard negative, from a CSV file with a header row.
 

@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from contrastkit.distributed import global_mean
 from contrastkit.losses.tiled import blockwise_logsumexp, check_chunk_size, mean_of_sum
 from contrastkit.losses.two_views import two_view_batch, two_view_similarities
-from contrastkit.types import check_pair, check_positive
+from contrastkit.losses.validation import check_pair, check_positive
 
 WeightFn = Callable[[Tensor, Tensor], Tensor]
 
@@ -38,11 +38,28 @@ def dcl(
     chunk_size: int | None = None,
 ) -> Tensor:
     """Decoupled contrastive loss; see :class:`DCLLoss`."""
+    return _dcl(z_a, z_b, temperature, weight_fn, gather_distributed, chunk_size, "dcl")
+
+
+def _dcl(
+    z_a: Tensor,
+    z_b: Tensor,
+    temperature: float,
+    weight_fn: WeightFn | None,
+    gather_distributed: bool,
+    chunk_size: int | None,
+    loss_name: str,
+) -> Tensor:
+    """DCL, with ``loss_name`` (dcl or dclw) named in batch-size errors."""
     check_positive("temperature", temperature)
     check_chunk_size(chunk_size)
     if chunk_size is not None:
-        return _tiled_dcl(z_a, z_b, temperature, weight_fn, gather_distributed, chunk_size)
-    views = two_view_similarities(z_a, z_b, gather_distributed=gather_distributed, loss_name="dcl")
+        return _tiled_dcl(
+            z_a, z_b, temperature, weight_fn, gather_distributed, chunk_size, loss_name
+        )
+    views = two_view_similarities(
+        z_a, z_b, gather_distributed=gather_distributed, loss_name=loss_name
+    )
     logits = views.similarity / temperature
     negatives = logits.masked_fill(~views.negatives_mask(), float("-inf")).logsumexp(dim=1)
     positive = views.positive_similarity() / temperature
@@ -70,9 +87,10 @@ def _tiled_dcl(
     weight_fn: WeightFn | None,
     gather_distributed: bool,
     chunk: int,
+    loss_name: str,
 ) -> Tensor:
     """The same loss, block by block: negatives' log-sum-exps from the tiled engine."""
-    batch = two_view_batch(z_a, z_b, gather_distributed=gather_distributed, loss_name="dcl")
+    batch = two_view_batch(z_a, z_b, gather_distributed=gather_distributed, loss_name=loss_name)
     positive = (batch.anchors * batch.candidates[batch.positive]).sum(dim=1) / temperature
     if weight_fn is not None:
         positive = positive * _pair_weights(weight_fn, batch.pairs_a, batch.pairs_b, batch.anchor)
@@ -99,13 +117,14 @@ def dclw(
 ) -> Tensor:
     """DCL with von Mises-Fisher weighting of the positives; see :class:`DCLWLoss`."""
     check_positive("sigma", sigma)
-    return dcl(
+    return _dcl(
         z_a,
         z_b,
-        temperature=temperature,
-        weight_fn=lambda a, b: vmf_weights(a, b, sigma=sigma),
-        gather_distributed=gather_distributed,
-        chunk_size=chunk_size,
+        temperature,
+        lambda a, b: vmf_weights(a, b, sigma=sigma),
+        gather_distributed,
+        chunk_size,
+        "dclw",
     )
 
 

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from contrastkit.distributed import global_mean
 from contrastkit.losses.two_views import two_view_similarities
-from contrastkit.types import check_in_range, check_positive
+from contrastkit.losses.validation import check_in_range, check_positive
 
 
 def _debiased_terms(
@@ -50,9 +50,24 @@ def hard_negative_nce(
     gather_distributed: bool = False,
 ) -> Tensor:
     """Hard-negative contrastive loss (HCL); see :class:`HardNegativeNCELoss`."""
+    return _estimated_negatives_nce(
+        z_a, z_b, temperature, tau_plus, beta, gather_distributed, "hard_negative_nce"
+    )
+
+
+def _estimated_negatives_nce(
+    z_a: Tensor,
+    z_b: Tensor,
+    temperature: float,
+    tau_plus: float,
+    beta: float,
+    gather_distributed: bool,
+    loss_name: str,
+) -> Tensor:
+    """HCL (debiased NCE when ``beta=0``), with ``loss_name`` named in batch-size errors."""
     _check(temperature, tau_plus, beta)
     views = two_view_similarities(
-        z_a, z_b, gather_distributed=gather_distributed, loss_name="hard_negative_nce"
+        z_a, z_b, gather_distributed=gather_distributed, loss_name=loss_name
     )
     logits = views.similarity / temperature
     not_negative = ~views.negatives_mask()
@@ -75,13 +90,8 @@ def debiased_nce(
     gather_distributed: bool = False,
 ) -> Tensor:
     """Debiased contrastive loss; see :class:`DebiasedNCELoss`. Equals HCL with ``beta=0``."""
-    return hard_negative_nce(
-        z_a,
-        z_b,
-        temperature=temperature,
-        tau_plus=tau_plus,
-        beta=0.0,
-        gather_distributed=gather_distributed,
+    return _estimated_negatives_nce(
+        z_a, z_b, temperature, tau_plus, 0.0, gather_distributed, "debiased_nce"
     )
 
 

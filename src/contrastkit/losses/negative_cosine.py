@@ -5,12 +5,13 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from contrastkit.types import check_pair
+from contrastkit.losses.validation import check_batch, check_pair
 
 
 def negative_cosine(p: Tensor, z: Tensor) -> Tensor:
     """``-mean_i cos(p_i, stopgrad(z_i))``; see :class:`NegativeCosineLoss`."""
     check_pair("p", p, "z", z)
+    check_batch(p.shape[0], 1, "negative_cosine (a mean over the pairs of the batch)")
     return -F.cosine_similarity(p, z.detach(), dim=1).mean()
 
 

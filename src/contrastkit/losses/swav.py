@@ -6,7 +6,8 @@ import torch
 from torch import Tensor, nn
 
 from contrastkit.distributed import batch_offset, gather_with_grad, global_mean
-from contrastkit.types import (
+from contrastkit.losses.validation import (
+    check_batch,
     check_embeddings,
     check_in_range,
     check_pair,
@@ -34,6 +35,7 @@ def sinkhorn_knopp(
             offset = batch_offset(batch, scores.device)
             scores = gather_with_grad(scores.detach())
         total, prototypes = scores.shape
+        check_batch(total, 2, "swav (Sinkhorn-Knopp spreads the batch over the prototypes)")
         # Subtracting the max is exact (the first normalization removes any constant factor).
         q = torch.exp((scores - scores.max()) / epsilon).T
         q = q / q.sum()

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any
 
 from contrastkit.train.optim import OPTIMIZERS
+from contrastkit.types.values import check_choice, check_number
 
 PRECISIONS = ("auto", "fp32", "bf16")
+DEVICE_PATTERN = re.compile(r"auto|cpu|cuda(:\d+)?|mps")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """How to train: optimizer, schedule, batch, checkpoints and logging.
 
-    Built by the CLI from a recipe; Python users construct it directly.
+    Built by the CLI from a recipe; Python users construct it directly. Every field is a recipe
+    key of the same name; a value of the wrong type or out of range raises a ``ValueError`` that
+    names the key, the value and what is expected.
     """
 
     epochs: int = 100  # passes over the training data
@@ -43,35 +49,36 @@ class TrainConfig:
     progress_bar: bool = True  # tqdm bar with loss, images/s and ETA
 
     def __post_init__(self) -> None:
-        positive = {
-            "epochs": self.epochs,
-            "batch_size": self.batch_size,
-            "accumulate": self.accumulate,
-            "log_every": self.log_every,
-            "checkpoint_every": self.checkpoint_every,
-        }
-        for name, value in positive.items():
-            if value < 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
-        for name, number in {
-            "lr": self.lr,
-            "min_lr": self.min_lr,
-            "warmup_epochs": self.warmup_epochs,
-            "weight_decay": self.weight_decay,
-        }.items():
-            if number < 0:
-                raise ValueError(f"{name} must be >= 0, got {number}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(
-                f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}"
-            )
-        if self.precision not in PRECISIONS:
-            raise ValueError(
-                f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
-            )
+        for key in ("epochs", "accumulate", "log_every", "checkpoint_every"):
+            check_number(key, getattr(self, key), integer=True, minimum=1)
+        self._check_batch_size()
+        check_number("seed", self.seed, integer=True, minimum=0)
+        check_number("max_steps", self.max_steps, integer=True, minimum=1, optional=True)
+        check_number("lr", self.lr, minimum=0, open_minimum=True)
+        for key in ("min_lr", "warmup_epochs", "weight_decay"):
+            check_number(key, getattr(self, key), minimum=0)
+        check_number("optimizer_momentum", self.optimizer_momentum, minimum=0, maximum=1)
+        check_number(
+            "time_budget_s", self.time_budget_s, minimum=0, open_minimum=True, optional=True
+        )
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("precision", self.precision, PRECISIONS)
+        if not isinstance(self.device, str) or not DEVICE_PATTERN.fullmatch(self.device):
+            raise ValueError(f"device must be auto, cpu, cuda, cuda:N or mps, got {self.device!r}")
+        for key in ("channels_last", "global_batch_norm", "progress_bar"):
+            _check_flag(key, getattr(self, key))
         self._check_micro_batch_size()
         if self.warmup_epochs > self.epochs:
             raise ValueError(f"warmup_epochs ({self.warmup_epochs}) exceeds epochs ({self.epochs})")
+
+    def _check_batch_size(self) -> None:
+        try:
+            check_number("batch_size", self.batch_size, integer=True, minimum=2)
+        except ValueError as error:
+            raise ValueError(
+                f"{error} (contrastive learning compares the samples of a batch: it needs two "
+                "or more)"
+            ) from None
 
     def _check_micro_batch_size(self) -> None:
         size = self.micro_batch_size
@@ -91,3 +98,9 @@ class TrainConfig:
 
     # Settings that must not change when a run resumes, or the resumed run would differ.
     RESUME_KEYS = ("epochs", "batch_size", "accumulate", "optimizer", "seed", "warmup_epochs")
+
+
+def _check_flag(key: str, value: Any) -> None:
+    """Raise unless ``value`` is a bool (``true`` or ``false`` in a recipe)."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{key} must be true or false, got {value!r}")

@@ -13,9 +13,13 @@ class StopRequest:
     """Context manager that turns the first SIGINT into a request to stop at a step boundary.
 
     Stopping between steps keeps the checkpoint exact (EMA teachers and queues are updated
-    inside a step). A second Ctrl-C interrupts immediately. Outside the main thread (where
-    signal handlers cannot be installed) it does nothing.
+    inside a step). A second Ctrl-C interrupts immediately: it raises a plain
+    ``KeyboardInterrupt`` whose message is one line for the user (a command-line front end
+    catches it, prints the message without a traceback and exits with 130). Outside the main
+    thread (where signal handlers cannot be installed) it does nothing.
     """
+
+    ABORTED = "training aborted by a second Ctrl-C; the last saved checkpoint, if any, is kept"
 
     def __init__(self) -> None:
         self.requested = False
@@ -23,7 +27,7 @@ class StopRequest:
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.requested:
-            raise KeyboardInterrupt
+            raise KeyboardInterrupt(self.ABORTED)
         self.requested = True
         print(
             "\nstopping after this step and saving a checkpoint (Ctrl-C again to abort)",

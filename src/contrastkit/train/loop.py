@@ -138,8 +138,11 @@ class TrainingLoop:
             else None
         )
         result = FitResult(steps=position.step, run_dir=self.run_dir)
+        planned = self.total_steps
+        if self.config.max_steps is not None:
+            planned = min(planned, self.config.max_steps)
         bar = tqdm(
-            total=self.total_steps,
+            total=planned,
             initial=position.step,
             unit="step",
             dynamic_ncols=True,

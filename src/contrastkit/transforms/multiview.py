@@ -112,7 +112,8 @@ class MultiView:
         images = to_float_images(images)
         if images.shape[1] != len(self.mean):
             raise ValueError(
-                f"images have {images.shape[1]} channels but this recipe normalizes "
-                f"{len(self.mean)}; build it with channels={images.shape[1]}"
+                f"images have {images.shape[1]} channels but these views normalize "
+                f"{len(self.mean)}: set views_options = {{channels = {images.shape[1]}}} in the "
+                f"recipe, or leave channels out of it (in Python: channels={images.shape[1]})"
             )
         return images
