@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from contrastkit.distributed import global_mean
 from contrastkit.losses.tiled import blockwise_logsumexp, check_chunk_size, mean_of_sum
 from contrastkit.losses.two_views import two_view_batch, two_view_similarities
-from contrastkit.losses.validation import check_pair, check_positive
+from contrastkit.types import check_pair, check_positive
 
 WeightFn = Callable[[Tensor, Tensor], Tensor]
 

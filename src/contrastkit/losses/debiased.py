@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from contrastkit.distributed import global_mean
 from contrastkit.losses.two_views import two_view_similarities
-from contrastkit.losses.validation import check_in_range, check_positive
+from contrastkit.types import check_in_range, check_positive
 
 
 def _debiased_terms(

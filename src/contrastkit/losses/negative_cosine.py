@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from contrastkit.losses.validation import check_batch, check_pair
+from contrastkit.types import check_batch, check_pair
 
 
 def negative_cosine(p: Tensor, z: Tensor) -> Tensor:

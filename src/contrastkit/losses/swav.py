@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from contrastkit.distributed import batch_offset, gather_with_grad, global_mean
-from contrastkit.losses.validation import (
+from contrastkit.types import (
     check_batch,
     check_embeddings,
     check_in_range,
