@@ -16,13 +16,13 @@ from contrastkit.encoders.text import (
     POOLERS,
     TEXT_ENCODERS,
     TextEncoder,
-    Tokens,
     build_text_encoder,
     feature_cutoff,
     max_pooling,
     mean_pooling,
     pool,
 )
+from contrastkit.types import Tokens
 
 HAS_TEXT = all(
     importlib.util.find_spec(name) is not None

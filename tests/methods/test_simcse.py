@@ -12,11 +12,11 @@ from method_checks import assert_finite_training, assert_state_round_trip
 from torch import Tensor, nn
 from torch.testing import assert_close
 
-from contrastkit.encoders.text import Tokens
 from contrastkit.losses import cosent, info_nce
-from contrastkit.methods import CachedMethod, SimCSE, TextBatch
+from contrastkit.methods import CachedMethod, SimCSE
 from contrastkit.registry import METHODS, build_method
 from contrastkit.train.gradcache import GradCache
+from contrastkit.types import TextBatch, Tokens
 
 DIM, VOCAB = 16, 64
 

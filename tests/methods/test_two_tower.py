@@ -14,11 +14,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from contrastkit.encoders.text import Tokens
 from contrastkit.encoders.towers import mlp_tower
 from contrastkit.losses import clip_loss, siglip_loss
-from contrastkit.methods import PairBatch, TwoTower
+from contrastkit.methods import TwoTower
 from contrastkit.train.gradcache import GradCache
+from contrastkit.types import PairBatch, Tokens
 
 
 class FakeTextTower(nn.Module):

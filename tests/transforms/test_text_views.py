@@ -8,7 +8,6 @@ from collections.abc import Callable
 import pytest
 import torch
 
-from contrastkit.encoders.text import Tokens
 from contrastkit.transforms.text import (
     TEXT_VIEWS,
     TextViews,
@@ -20,6 +19,7 @@ from contrastkit.transforms.text import (
     token_masking,
     token_shuffle,
 )
+from contrastkit.types import Tokens
 
 CLS, SEP, PAD, MASK = 101, 102, 0, 103
 LENGTHS = [12, 3, 7, 20, 2, 9]  # tokens per sentence, [CLS] and [SEP] included

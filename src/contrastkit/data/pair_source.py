@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from contrastkit.data.image_text import ImageCaptionDataset
-from contrastkit.methods.two_tower import PairBatch
+from contrastkit.types import PairBatch
 
 ImageAugment = Callable[[Tensor, torch.Generator], Tensor]
 Tokenize = Callable[[list[str]], Any]

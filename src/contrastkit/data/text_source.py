@@ -9,9 +9,8 @@ import torch
 from torch import Tensor
 
 from contrastkit.data.text_corpus import TextCorpus
-from contrastkit.encoders.text.tokens import Tokens
-from contrastkit.methods.simcse import TextBatch
 from contrastkit.transforms.text.views import TextViews, TokenOp
+from contrastkit.types import TextBatch, Tokens
 
 Tokenize = Callable[[list[str]], Tokens]
 LENGTH_CHUNK = 4096  # sentences tokenized at once when measuring lengths

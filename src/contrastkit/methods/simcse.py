@@ -4,86 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from contrastkit.encoders.text.tokens import Tokens
 from contrastkit.losses import cosent, info_nce
 from contrastkit.methods.base import MethodOutput, feature_dim
-from contrastkit.types import check_positive
-
-
-@dataclass
-class TextBatch:
-    """B tokenized examples: an anchor sentence, its positive, optionally a hard negative.
-
-    Attributes:
-        anchor: (B, L) anchor sentences.
-        positive: (B, L') their positives, or None for the anchor again (unsupervised SimCSE:
-            the two dropout masks of two forward passes are the only difference).
-        negative: (B, L'') one hard negative per anchor, or None.
-        ids: (B,) int64 group ids, or None: examples with the same id (the same sentence, the
-            captions of one image) are never each other's negatives.
-        scores: (B,) float gold similarity of (anchor, positive), NaN where a pair has none;
-            or None when no pair is scored. Scored pairs feed CoSENT.
-
-    Example:
-        >>> import torch
-        >>> tokens = Tokens(torch.ones(4, 3, dtype=torch.long), torch.ones(4, 3, dtype=torch.long))
-        >>> [part.batch_size for part in TextBatch(tokens, ids=torch.arange(4)).split(3)]
-        [3, 1]
-    """
-
-    anchor: Tokens
-    positive: Tokens | None = None
-    negative: Tokens | None = None
-    ids: Tensor | None = None
-    scores: Tensor | None = None
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.anchor, Tokens):
-            raise ValueError(f"TextBatch.anchor must be Tokens, got {type(self.anchor).__name__}")
-        size = self.anchor.batch_size
-        for name in ("positive", "negative"):
-            tokens = getattr(self, name)
-            if tokens is not None and (not isinstance(tokens, Tokens) or tokens.batch_size != size):
-                raise ValueError(f"TextBatch.{name} must be Tokens with the anchor's {size} rows")
-        for name in ("ids", "scores"):
-            values = getattr(self, name)
-            if values is not None and (not isinstance(values, Tensor) or values.shape != (size,)):
-                raise ValueError(f"TextBatch.{name} must be a ({size},) tensor, one per anchor")
-
-    @property
-    def batch_size(self) -> int:
-        """Examples in the batch (B)."""
-        return self.anchor.batch_size
-
-    def to(self, device: torch.device | str) -> TextBatch:
-        """The same batch on ``device``."""
-        move = lambda x: None if x is None else x.to(device)  # noqa: E731
-        return TextBatch(
-            self.anchor.to(device),
-            move(self.positive),
-            move(self.negative),
-            move(self.ids),
-            move(self.scores),
-        )
-
-    def split(self, size: int) -> list[TextBatch]:
-        """Consecutive sub-batches of at most ``size`` examples (for gradient caching)."""
-        anchors = self.anchor.split(size)
-        none: list[None] = [None] * len(anchors)
-        positives = self.positive.split(size) if self.positive is not None else none
-        negatives = self.negative.split(size) if self.negative is not None else none
-        ids = self.ids.split(size) if self.ids is not None else none
-        scores = self.scores.split(size) if self.scores is not None else none
-        return [
-            TextBatch(*parts)
-            for parts in zip(anchors, positives, negatives, ids, scores, strict=True)
-        ]
+from contrastkit.types import TextBatch, Tokens, check_positive
 
 
 def _stack(tokens: Sequence[Tokens]) -> Tokens:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -13,77 +12,11 @@ from torch import Tensor, nn
 from contrastkit.losses import clip_loss, siglip_loss
 from contrastkit.methods.base import MethodOutput, check_sizes, feature_dim
 from contrastkit.modules import MLP, LearnableTemperature
+from contrastkit.types import PairBatch
 
 TWO_TOWER_LOSSES = ("clip", "siglip")
 PROJECTIONS = ("linear", "mlp")
 MAX_LOGIT_SCALE = 100.0  # CLIP clamps its logit scale at 100
-
-
-def _rows(x: Any) -> int:
-    """The batch size of a tower input: a tensor's first dim, or ``Tokens.batch_size``."""
-    return int(x.batch_size) if hasattr(x, "batch_size") else int(x.shape[0])
-
-
-@dataclass
-class PairBatch:
-    """B pairs of two modalities (an image and its caption, two views of a record).
-
-    Each side holds either its tower's inputs or, for a locked tower, its precomputed
-    features (LiT: the locked image tower's features, computed once and cached).
-
-    Attributes:
-        a: inputs of tower a: a tensor (B, ...) (images) or a ``Tokens`` batch; None when
-            ``features_a`` is given.
-        b: inputs of tower b, likewise (captions as ``Tokens`` for image-text).
-        features_a: (B, F_a) features of a locked tower a, or None.
-        features_b: (B, F_b) features of a locked tower b, or None.
-        labels: (B,) integer labels or None; pairs with equal labels are all positives
-            (UniCL targets, CLIP loss only).
-
-    Example:
-        >>> batch = PairBatch(a=torch.randn(5, 3), b=torch.randn(5, 4))
-        >>> [part.batch_size for part in batch.split(2)]
-        [2, 2, 1]
-    """
-
-    a: Any = None
-    b: Any = None
-    features_a: Tensor | None = None
-    features_b: Tensor | None = None
-    labels: Tensor | None = None
-
-    def __post_init__(self) -> None:
-        sizes = {}
-        for side in ("a", "b"):
-            inputs, features = getattr(self, side), getattr(self, f"features_{side}")
-            if (inputs is None) == (features is None):
-                raise ValueError(f"PairBatch needs exactly one of {side} and features_{side}")
-            sizes[side] = _rows(inputs if inputs is not None else features)
-        if self.labels is not None:
-            sizes["labels"] = _rows(self.labels)
-        if len(set(sizes.values())) != 1:
-            raise ValueError(f"PairBatch sides hold different numbers of samples: {sizes}")
-
-    @property
-    def batch_size(self) -> int:
-        """The number of pairs B."""
-        return _rows(self.a if self.a is not None else self.features_a)
-
-    def to(self, device: torch.device | str) -> PairBatch:
-        """The same pairs on ``device``."""
-        move = {name: getattr(self, name) for name in ("a", "b", "features_a", "features_b")}
-        moved = {k: v.to(device) if v is not None else None for k, v in move.items()}
-        labels = self.labels.to(device) if self.labels is not None else None
-        return PairBatch(**moved, labels=labels)
-
-    def split(self, size: int) -> list[PairBatch]:
-        """Consecutive sub-batches of at most ``size`` pairs (for gradient caching)."""
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ValueError(f"split size must be an integer >= 1, got {size!r}")
-        names = ("a", "b", "features_a", "features_b", "labels")
-        pieces = {n: getattr(self, n).split(size) for n in names if getattr(self, n) is not None}
-        count = len(next(iter(pieces.values())))
-        return [PairBatch(**{n: p[i] for n, p in pieces.items()}) for i in range(count)]
 
 
 def _projection(kind: str, in_dim: int, proj_dim: int, hidden_dim: int) -> nn.Module:

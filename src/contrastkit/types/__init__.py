@@ -1,7 +1,7 @@
 """Types and checks every layer may import: batch types, tensor checks, configuration-value
 checks. Nothing here imports anything else from contrastkit."""
 
-from contrastkit.types.batches import ViewBatch
+from contrastkit.types.batches import PairBatch, TextBatch, Tokens, ViewBatch
 from contrastkit.types.checks import (
     check_batch,
     check_embeddings,
@@ -12,6 +12,9 @@ from contrastkit.types.checks import (
 )
 
 __all__ = [
+    "PairBatch",
+    "TextBatch",
+    "Tokens",
     "ViewBatch",
     "check_batch",
     "check_embeddings",

@@ -25,7 +25,7 @@ from contrastkit.encoders.text.pooling import (
 )
 from contrastkit.encoders.text.small import SmallTransformer
 from contrastkit.encoders.text.tokenizer import TextTokenizer
-from contrastkit.encoders.text.tokens import Tokens
+from contrastkit.types import Tokens
 
 __all__ = [
     "POOLERS",

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from contrastkit.encoders.text.pooling import check_pooler, pool
 from contrastkit.encoders.text.tokenizer import TextTokenizer
-from contrastkit.encoders.text.tokens import Tokens
+from contrastkit.types import Tokens
 
 
 class TokenBackbone(Protocol):

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from contrastkit.encoders.text.optional import import_text_dependency
-from contrastkit.encoders.text.tokens import Tokens
+from contrastkit.types import Tokens
 
 # the names special tokens go by in BERT-style and RoBERTa-style vocabularies
 _PAD_NAMES = ("[PAD]", "<pad>")

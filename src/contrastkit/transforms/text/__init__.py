@@ -1,4 +1,4 @@
-"""Text views: token-level augmentation of :class:`~contrastkit.encoders.text.Tokens` batches.
+"""Text views: token-level augmentation of :class:`~contrastkit.types.Tokens` batches.
 
 Every op works per sentence with a CPU ``torch.Generator`` (reproducible, resumable), and never
 touches special tokens ([CLS], [SEP]) or padding. :class:`TextViews` makes the views a method
@@ -7,7 +7,7 @@ embedding dimensions, so it lives with the encoders (:func:`feature_cutoff`, re-
 
 Example:
     >>> import torch
-    >>> from contrastkit.encoders.text import Tokens
+    >>> from contrastkit.types import Tokens
     >>> from contrastkit.transforms.text import text_views
     >>> ids = torch.tensor([[101, 5, 6, 7, 102, 0]])
     >>> a, b = text_views("token_shuffle")(Tokens(ids, (ids != 0).long()), torch.Generator())

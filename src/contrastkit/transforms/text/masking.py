@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from contrastkit.encoders.text.tokens import Tokens
 from contrastkit.transforms.text.selection import check_mask_id, check_rate, choose_tokens
+from contrastkit.types import Tokens
 
 
 def token_masking(

@@ -10,8 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from contrastkit.encoders.text.tokens import Tokens
-from contrastkit.types import check_in_range
+from contrastkit.types import Tokens, check_in_range
 
 
 def check_rate(rate: float) -> None:

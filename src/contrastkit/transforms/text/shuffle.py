@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from contrastkit.encoders.text.tokens import Tokens
+from contrastkit.types import Tokens
 
 
 def token_shuffle(tokens: Tokens, *, generator: torch.Generator) -> Tokens:

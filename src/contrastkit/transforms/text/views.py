@@ -8,11 +8,11 @@ from typing import Any
 import torch
 
 from contrastkit.encoders.text.tokenizer import TextTokenizer
-from contrastkit.encoders.text.tokens import Tokens
 from contrastkit.transforms.text.cutoff import TokenCutoff
 from contrastkit.transforms.text.deletion import SpanDeletion
 from contrastkit.transforms.text.masking import TokenMasking
 from contrastkit.transforms.text.shuffle import TokenShuffle
+from contrastkit.types import Tokens
 
 TokenOp = Callable[[Tokens, torch.Generator], Tokens]
 TEXT_VIEWS = (
