@@ -1,4 +1,5 @@
-"""evaluate_features records and the table that prints every protocol's record."""
+"""evaluate_features records, and the results table that prints each record as its registered
+protocol says."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import json
 import pytest
 import torch
 
-from contrastkit.eval.protocols import evaluate_features, format_table
+from contrastkit.eval.protocols import evaluate_features
+from contrastkit.results import format_table
 
 
 def test_records_carry_params_and_are_json() -> None:

@@ -39,7 +39,7 @@ def test_temperature_sweep_writes_table_json_and_plot(
     ]
     assert main(argv) == 0
     records = json.loads((tmp_path / "sweep.json").read_text())
-    assert [r["settings"]["temperature"] for r in records] == ["0.1", "0.5"]
+    assert [r["settings"]["temperature"] for r in records] == [0.1, 0.5]  # typed, as read
     assert all(0.0 <= r["top1"] <= 1.0 for r in records)
     assert (tmp_path / "sweep.png").read_bytes()[:4] == b"\x89PNG"
     assert "temperature" in capsys.readouterr().out

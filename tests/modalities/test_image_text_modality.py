@@ -1,4 +1,4 @@
-"""The image-text pipeline with small towers on a temporary image-caption folder."""
+"""The image-text modality with small towers on a temporary image-caption folder."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from pair_data import write_pairs
 
 from contrastkit.data.image_text import load_image_captions
 from contrastkit.methods import PairBatch, TwoTower
-from contrastkit.pipelines import pipeline_for
-from contrastkit.pipelines.image_text import ImageTextPipeline, build_two_tower
-from contrastkit.recipe import recipe_from_dict
+from contrastkit.modalities.base import Splits
+from contrastkit.modalities.image_text import IMAGE_TEXT, build_two_tower
+from contrastkit.recipe import Recipe, recipe_from_dict
+from contrastkit.registry import PROTOCOLS, modality_of
 from contrastkit.train import fit
 
 SMALL = {
@@ -40,28 +41,35 @@ def pairs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_pairs(tmp_path_factory.mktemp("pairs") / "flickr", images=10, captions=2)
 
 
-def small_recipe(pairs: Path, **overrides: object):
+def small_recipe(pairs: Path, **overrides: object) -> Recipe:
     return recipe_from_dict({**SMALL, "dataset": str(pairs), **overrides})
 
 
-def test_two_tower_dispatches_to_the_image_text_pipeline() -> None:
-    assert isinstance(pipeline_for("two_tower"), ImageTextPipeline)
+def evaluate(recipe: Recipe, method: torch.nn.Module) -> list[dict]:
+    """The recipe's protocols on ``method``, through the modality's evaluation context."""
+    context = IMAGE_TEXT.context(recipe, method, Splits())
+    return [
+        r for name in recipe.protocols for r in PROTOCOLS[name].run(context, recipe.params(name))
+    ]
+
+
+def test_two_tower_is_an_image_text_method() -> None:
+    assert modality_of("two_tower") is IMAGE_TEXT
 
 
 def test_train_then_evaluate_retrieval(pairs: Path) -> None:
     recipe = small_recipe(pairs)
-    pipeline = ImageTextPipeline()
-    setup = pipeline.training_setup(recipe)
+    setup = IMAGE_TEXT.training_setup(recipe, Splits(), {})
     assert isinstance(setup.method, TwoTower) and len(setup.source) == 8
     batch = setup.source(torch.arange(4), torch.Generator(), torch.device("cpu"))
     assert isinstance(batch, PairBatch) and batch.a.dtype == torch.uint8
     result = fit(setup.method, setup.source, recipe.train)
     assert result.steps == 2 and all(math.isfinite(loss) for loss in result.losses)
-    (record,) = pipeline.evaluate(recipe, setup.method)
+    (record,) = evaluate(recipe, setup.method)
     assert record["protocol"] == "image_text_retrieval"
     assert record["params"]["num_images"] == 2 and record["params"]["num_texts"] == 4
     assert 0.0 <= record["metrics"]["image_to_text"]["recall@1"] <= 1.0
-    rebuilt = pipeline.build_method(recipe)
+    rebuilt = IMAGE_TEXT.build_method(recipe, {})
     rebuilt.load_state_dict(setup.method.state_dict())
 
 
@@ -70,7 +78,7 @@ def test_locked_towers_use_cached_features(
 ) -> None:
     monkeypatch.setenv("CONTRASTKIT_CACHE", str(tmp_path))
     recipe = small_recipe(pairs, lock_a=True, lock_b=True)
-    setup = ImageTextPipeline().training_setup(recipe)
+    setup = IMAGE_TEXT.training_setup(recipe, Splits(), {})
     batch = setup.source(torch.arange(3), torch.Generator(), torch.device("cpu"))
     assert batch.a is None and batch.b is None
     assert tuple(batch.features_a.shape) == (3, 16) and tuple(batch.features_b.shape) == (3, 32)
@@ -80,28 +88,27 @@ def test_locked_towers_use_cached_features(
     expected = method.encoder_a.eval()(load_image_captions(pairs, "train", image_size=16).images)
     torch.testing.assert_close(setup.source.image_features, expected, rtol=1e-5, atol=1e-5)
     fit(method, setup.source, recipe.train)  # trains the projections only
-    ImageTextPipeline().evaluate(recipe, method)
+    evaluate(recipe, method)
     assert len(list((tmp_path / "features").glob("*.pt"))) == 4  # test split cached as well
 
 
 def test_augmented_views_and_errors(pairs: Path) -> None:
     recipe = small_recipe(pairs, views="random_crop")
-    setup = ImageTextPipeline().training_setup(recipe)
+    setup = IMAGE_TEXT.training_setup(recipe, Splits(), {})
     batch = setup.source(torch.arange(2), torch.Generator(), torch.device("cpu"))
     assert batch.a.dtype == torch.float32 and tuple(batch.a.shape) == (2, 3, 16, 16)
     with pytest.raises(ValueError, match="cannot be augmented"):
-        ImageTextPipeline().training_setup(small_recipe(pairs, views="random_crop", lock_a=True))
-    with pytest.raises(ValueError, match="image-text view"):
-        ImageTextPipeline().training_setup(small_recipe(pairs, views="simclr"))
-    with pytest.raises(ValueError, match="does not take queue_size"):
-        recipe = small_recipe(pairs, queue_size=3)
-        build_two_tower(recipe.model, recipe.data)
+        recipe = small_recipe(pairs, views="random_crop", lock_a=True)
+        IMAGE_TEXT.training_setup(recipe, Splits(), {})
+    with pytest.raises(ValueError, match="views must be one of none, random_crop"):
+        small_recipe(pairs, views="simclr")
+    with pytest.raises(ValueError, match="unknown recipe key 'queue_size'"):
+        small_recipe(pairs, queue_size=3)
     with pytest.raises(ValueError, match="not a text tower"):
         recipe = small_recipe(pairs, text_encoder="small_convnet", text_encoder_options={})
-        build_two_tower(recipe.model, recipe.data)
-    with pytest.raises(ValueError, match="unknown protocols"):
-        recipe = small_recipe(pairs, protocols=["knn"])
-        ImageTextPipeline().evaluate(recipe, build_two_tower(recipe.model, recipe.data))
+        build_two_tower(recipe.model, recipe.data)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="do not evaluate two_tower runs"):
+        small_recipe(pairs, protocols=["knn"])
 
 
 def cifar10_available() -> bool:
@@ -120,8 +127,9 @@ def test_zero_shot_on_cifar10_prompts(pairs: Path, ensemble: bool) -> None:
     recipe = small_recipe(
         pairs, protocols=["zero_shot"], zero_shot_limit=40, prompt_ensemble=ensemble
     )
-    method = ImageTextPipeline().build_method(recipe)
-    (record,) = ImageTextPipeline().evaluate(recipe, method)
+    method = IMAGE_TEXT.build_method(recipe, {})
+    (record,) = evaluate(recipe, method)
     assert record["protocol"] == "zero_shot" and record["params"]["num_images"] == 40
+    assert "class-stratified subset of 40, seed 0" in record["params"]["dataset"]
     assert record["params"]["num_templates"] == (12 if ensemble else 1)
     assert 0.0 <= record["metrics"]["top1"] <= 1.0

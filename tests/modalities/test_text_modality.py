@@ -1,8 +1,7 @@
-"""The text pipeline: corpora to examples, the batch source, STS dev selection, evaluation."""
+"""The text modality: corpora to examples, the batch source, STS dev selection, evaluation."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 from pathlib import Path
@@ -10,21 +9,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from contrastkit.data.hard_negatives import mine_hard_negatives
 from contrastkit.data.text_corpus import TextCorpus
 from contrastkit.data.text_source import TextSource, group_ids, text_examples
-from contrastkit.eval.sts_selection import BEST_NAME, STSDevSelection, best_weights
+from contrastkit.eval.sts import sts_pairs
 from contrastkit.methods import SimCSE, TextBatch
-from contrastkit.pipelines import pipeline_for
-from contrastkit.pipelines.text import (
-    TextPipeline,
-    build_text_views,
-    load_examples,
-    planned_steps,
-    sts_pairs,
-)
-from contrastkit.recipe import DataConfig, recipe_from_dict
-from contrastkit.runs import load_trained, train_run
+from contrastkit.modalities.base import Splits
+from contrastkit.modalities.text import BEST_NAME, TEXT, STSDevSelection, TextData
+from contrastkit.modalities.text.modality import build_text_views, load_examples, planned_steps
+from contrastkit.recipe import recipe_from_dict
+from contrastkit.registry import modality_of
+from contrastkit.run import Run
 
 NAN = float("nan")
 TINY_ENCODER = {"layers": 1, "width": 32, "heads": 2, "ffn_dim": 64}
@@ -117,52 +111,16 @@ def test_source_draws_two_different_captions_of_a_group() -> None:
     unsupervised = TextSource(text_examples([sentences]), encoder.tokenize)
     batch = unsupervised(torch.tensor([0, 2]), torch.Generator(), torch.device("cpu"))
     assert batch.positive is None and batch.anchor.batch_size == 2
-    cutoff = build_text_views(DataConfig(views="token_cutoff", views_options={"rate": 0.5}), None)
+    cutoff = build_text_views(TextData(views="token_cutoff", views_options={"rate": 0.5}), None)
     augmented = TextSource(text_examples([sentences]), encoder.tokenize, views=cutoff)
     batch = augmented(torch.tensor([0]), torch.Generator().manual_seed(1), torch.device("cpu"))
     assert batch.positive is not None and torch.equal(
         batch.anchor.input_ids, batch.positive.input_ids
     )
     assert batch.anchor.lengths().item() == batch.positive.lengths().item() == 6  # 4 of 8 cut
-    assert build_text_views(DataConfig(), None).views == [[], []]  # the image default: dropout
-    with pytest.raises(ValueError, match="not text views"):
-        build_text_views(DataConfig(views="random_crop"), None)
-
-
-def test_hard_negatives_drop_candidates_as_similar_as_the_positive() -> None:
-    anchors = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-    positives = torch.tensor([[0.8, 0.6, 0.0], [0.0, 1.0, 0.1]])
-    candidates = torch.tensor([[0.9, 0.44, 0.0], [0.6, 0.8, 0.0], [-0.1, 0.0, 1.0], [0, 1, 0]])
-    names = ["near-duplicate", "hard", "unrelated", "anchor 1"]
-    found = mine_hard_negatives(
-        (anchors, positives, candidates), ["a0", "anchor 1"], ["p0", "p1"], names, margin=0.05, k=3
-    )
-    # anchor 0: cos(a, p) = 0.8; the near-duplicate (0.9) is dropped, "hard" (0.6) is first
-    assert found[0].tolist() == [1, 3, 2]
-    # anchor 1: its own text is never its negative; "hard" (0.8) is kept, as it is < 0.995 - 0.05
-    assert found[1].tolist() == [1, 0, 2]
-    strict = mine_hard_negatives(
-        (anchors, positives, candidates), ["a0", "a1"], ["p0", "p1"], names, margin=0.5, k=2
-    )
-    assert strict[0].tolist() == [3, 2] and strict[1].tolist() == [0, 2]
-    padded = mine_hard_negatives(
-        (anchors, positives, candidates), ["a0", "a1"], ["p0", "p1"], names, margin=0.5, k=4
-    )
-    assert padded[1].tolist() == [0, 2, -1, -1]  # fewer than k qualify
-    with pytest.raises(ValueError, match="margin"):
-        mine_hard_negatives((anchors, positives, candidates), ["a"], ["p"], names, margin=-1)
-    with pytest.raises(ValueError, match="candidate embeddings must be"):
-        mine_hard_negatives((anchors, positives, candidates[:2]), ["a", "b"], ["p", "q"], names)
-
-
-def test_hard_negatives_with_an_encoder() -> None:
-    needs_text_extra()
-    from contrastkit.encoders.text import build_text_encoder
-
-    encoder = build_text_encoder("small_transformer", **TINY_ENCODER)
-    candidates = ["a cat sleeps", "stocks fell", "rain today", "a cat naps"]
-    found = mine_hard_negatives(encoder, ["a cat naps"], ["a cat sleeps"], candidates, k=2)
-    assert found.shape == (1, 2) and not set(found[0].tolist()) & {0, 3}
+    assert build_text_views(TextData(), None).views == [[], []]  # the default: dropout
+    with pytest.raises(ValueError, match="views must be one of dropout"):
+        TextData(views="simclr")  # image views are not text views
 
 
 def tiny_recipe(tmp_path: Path, **values: object) -> dict[str, object]:
@@ -187,28 +145,26 @@ def tiny_recipe(tmp_path: Path, **values: object) -> dict[str, object]:
     }
 
 
-def test_pipeline_trains_loads_and_evaluates(tmp_path: Path) -> None:
+def test_modality_trains_loads_and_evaluates(tmp_path: Path) -> None:
     needs_text_extra()
     recipe = recipe_from_dict(tiny_recipe(tmp_path))
-    assert isinstance(pipeline_for("simcse"), TextPipeline)
-    setup = TextPipeline().training_setup(recipe)
+    assert modality_of("simcse") is TEXT
+    setup = TEXT.training_setup(recipe, Splits(), {})
     assert isinstance(setup.method, SimCSE) and len(setup.source) == 12 and not setup.observers
-    assert planned_steps(recipe, len(setup.source)) == 3
-    result = train_run(recipe, tmp_path / "run")
+    assert planned_steps(recipe, setup.source) == 3
+    result = Run(recipe, tmp_path / "run").train()
     assert result.steps == 3 and all(math.isfinite(loss) for loss in result.losses)
-    loaded_recipe, method = load_trained(tmp_path / "run")
-    (record,) = TextPipeline().evaluate(loaded_recipe, method)
+    (record,) = Run.load(tmp_path / "run").evaluate()
     assert record["protocol"] == "sts" and list(record["metrics"]["per_dataset"]) == ["sts"]
     assert -1.0 <= record["metrics"]["all"]["spearman"] <= 1.0
-    bad = dataclasses.replace(recipe, eval=dataclasses.replace(recipe.eval, protocols=["knn"]))
-    with pytest.raises(ValueError, match="protocols = \\['sts'\\]"):
-        TextPipeline().evaluate(bad, method)
+    with pytest.raises(ValueError, match="do not evaluate simcse runs; choose from sts"):
+        Run.load(tmp_path / "run").evaluate(["knn"])
 
 
 def test_gradient_caching_trains_a_text_recipe(tmp_path: Path) -> None:
     needs_text_extra()
     recipe = recipe_from_dict(tiny_recipe(tmp_path, micro_batch_size=2, protocols=[]))
-    result = train_run(recipe, tmp_path / "run")
+    result = Run(recipe, tmp_path / "run").train()
     assert result.steps == 3 and all(math.isfinite(loss) for loss in result.losses)
 
 
@@ -217,9 +173,9 @@ def test_max_examples_takes_a_seeded_subset(tmp_path: Path) -> None:
     first = load_examples(recipe.data, seed=0)
     assert len(first) == 5 and first.texts == load_examples(recipe.data, seed=0).texts
     with pytest.raises(ValueError, match="max_examples"):
-        load_examples(recipe_from_dict(tiny_recipe(tmp_path, max_examples=0)).data, seed=0)
+        recipe_from_dict(tiny_recipe(tmp_path, max_examples=0))
     with pytest.raises(ValueError, match="empty name"):
-        load_examples(recipe_from_dict(tiny_recipe(tmp_path, dataset="stsb+")).data, seed=0)
+        recipe_from_dict(tiny_recipe(tmp_path, dataset="stsb+"))
 
 
 def test_unknown_sts_data_is_named(tmp_path: Path) -> None:
@@ -228,7 +184,7 @@ def test_unknown_sts_data_is_named(tmp_path: Path) -> None:
     assert list(sts_pairs(str(sts_file(tmp_path / "a.tsv")))) == ["a"]
 
 
-def test_selection_keeps_the_best_weights_and_load_trained_uses_them(tmp_path: Path) -> None:
+def test_selection_keeps_the_best_weights(tmp_path: Path) -> None:
     needs_text_extra()
     from contrastkit.encoders.text import build_text_encoder
 
@@ -247,7 +203,6 @@ def test_selection_keeps_the_best_weights_and_load_trained_uses_them(tmp_path: P
     assert set(selection.finish(6)) == set(logged)  # a budget stop at an unscheduled step
     resumed = STSDevSelection(method, (first, second, scores), tmp_path, every=2)
     assert resumed.best == saved["score"]
-    assert best_weights(tmp_path) is not None and best_weights(tmp_path / "none") is None
     with pytest.raises(ValueError, match="every"):
         STSDevSelection(method, (first, second, scores), tmp_path, every=0)
     with pytest.raises(ValueError, match="encode_texts"):
@@ -258,8 +213,16 @@ def test_selection_keeps_the_best_weights_and_load_trained_uses_them(tmp_path: P
 def test_training_with_selection_writes_best_pt(tmp_path: Path) -> None:
     needs_text_extra()
     recipe = recipe_from_dict(tiny_recipe(tmp_path, select_every=2))
-    train_run(recipe, tmp_path / "run")
+    run = Run(recipe, tmp_path / "run")
+    run.train()
     saved = torch.load(tmp_path / "run" / BEST_NAME, weights_only=True)
     assert saved["step"] in (2, 3) and saved["metric"] == "stsb_dev_spearman"
     logged = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").open()]
     assert any("stsb_dev_spearman" in record for record in logged)
+    reloaded = Run.load(tmp_path / "run")
+    assert reloaded.weights_path().name == BEST_NAME  # evaluation reports the selected model
+    best = torch.load(tmp_path / "run" / BEST_NAME, weights_only=True)["model"]
+    for name, value in run.method.state_dict().items():  # and so does the trained run in memory
+        assert torch.equal(value, best[name]) and torch.equal(
+            value, reloaded.method.state_dict()[name]
+        )
