@@ -1,4 +1,4 @@
-"""The only module that touches ``torch.distributed``.
+"""The only module that touches ``torch.distributed``: collectives and process groups.
 
 Every helper is a no-op in a single process (``torch.distributed`` unavailable or not
 initialized), so library code calls them unconditionally.
@@ -16,6 +16,8 @@ processes.
 from __future__ import annotations
 
 import atexit
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -171,7 +173,19 @@ def shutdown() -> None:
         dist.destroy_process_group()
 
 
-def barrier() -> None:
-    """Wait for every process (no-op in a single process)."""
-    if is_distributed():
-        dist.barrier()
+@contextlib.contextmanager
+def private_group() -> Iterator[Any]:
+    """A new process group of every process, destroyed on exit; None in a single process.
+
+    ``fit`` gives ``DistributedDataParallel`` its own group, so that DDP's gradient all-reduces
+    never interleave with the collectives of the backward pass itself (gathered negatives,
+    global BatchNorm), which run in the default group.
+    """
+    if not is_distributed():
+        yield None
+        return
+    group = dist.new_group()
+    try:
+        yield group
+    finally:
+        dist.destroy_process_group(group)

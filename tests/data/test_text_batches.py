@@ -7,6 +7,9 @@ import torch
 
 from contrastkit.data.batches import BatchOrder
 from contrastkit.data.text_batches import LengthGroupedOrder, length_grouped_order, padding_fraction
+from contrastkit.data.text_corpus import TextCorpus
+from contrastkit.data.text_source import TextSource, text_examples
+from contrastkit.types import Tokens
 
 LENGTHS = torch.randint(4, 33, (1000,), generator=torch.Generator().manual_seed(0))
 
@@ -54,3 +57,24 @@ def test_bad_inputs() -> None:
         length_grouped_order(LENGTHS, 4, torch.Generator(), group_batches=0)
     with pytest.raises(ValueError, match="epoch"):
         LengthGroupedOrder(LENGTHS, 4).permutation(-1)
+
+
+def _word_tokens(texts: list[str]) -> Tokens:
+    """One token per word, right-padded."""
+    longest = max(len(text.split()) for text in texts)
+    mask = torch.tensor([[int(i < len(t.split())) for i in range(longest)] for t in texts])
+    return Tokens(mask.clone(), mask)
+
+
+def test_a_text_source_orders_its_batches_by_length_unless_told_not_to() -> None:
+    sentences = [" ".join(["word"] * int(n)) for n in LENGTHS[:200]]
+    corpus = TextCorpus(sentences, kind="sentences", source="test")
+    source = TextSource(text_examples([corpus]), _word_tokens)
+    order = source.batch_order(16, seed=3, rank=1, world_size=2)
+    expected = LengthGroupedOrder(LENGTHS[:200], 16, seed=3, rank=1, world_size=2)
+    assert isinstance(order, LengthGroupedOrder)
+    assert [b.tolist() for b in order.epoch_batches(2)] == [
+        b.tolist() for b in expected.epoch_batches(2)
+    ]
+    plain = TextSource(text_examples([corpus]), _word_tokens, group_by_length=False)
+    assert type(plain.batch_order(16, seed=3)) is BatchOrder

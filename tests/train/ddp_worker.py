@@ -14,7 +14,7 @@ import sys
 import torch
 from torch import Tensor, nn
 
-from contrastkit.data import load_dataset
+from contrastkit.data import ShuffledSource, load_dataset
 from contrastkit.distributed import init_from_env, rank, world_size
 from contrastkit.encoders import Encoder
 from contrastkit.methods import SimCLR
@@ -48,7 +48,7 @@ def smooth_convnet() -> Encoder:
     )
 
 
-class MirrorViews:
+class MirrorViews(ShuffledSource):
     """Two deterministic views: the normalized image and its horizontal mirror."""
 
     def __init__(self) -> None:

@@ -13,11 +13,13 @@ import pytest
 import torch
 from tiny_run import NoiseSource, TinyMethod, config
 
+from contrastkit.data import BatchOrder
 from contrastkit.train import (
     TrainingDivergedError,
     build_optimizer,
     fit,
     load_checkpoint,
+    planned_steps,
     read_metrics,
 )
 from contrastkit.train.state import read_checkpoint
@@ -120,6 +122,60 @@ def test_errors_name_the_problem(tmp_path: Path) -> None:
     fit(TinyMethod(), NoiseSource(), config(max_steps=2), run_dir=tmp_path)
     with pytest.raises(ValueError, match="batch_size"):
         fit(TinyMethod(), NoiseSource(), config(batch_size=4), run_dir=tmp_path)
+
+
+class InOrder(BatchOrder):
+    """Samples in index order every epoch."""
+
+    def permutation(self, epoch: int) -> torch.Tensor:
+        return torch.arange(self.num_samples)
+
+
+class SortedSource(NoiseSource):
+    """Batches in sample order, the last partial batch kept; records what it is asked for."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.seen: list[list[int]] = []
+
+    def batch_order(
+        self, batch_size: int, *, seed: int, rank: int = 0, world_size: int = 1
+    ) -> BatchOrder:
+        return InOrder(len(self), batch_size, drop_last=False, rank=rank, world_size=world_size)
+
+    def __call__(self, indices, generator, device):  # type: ignore[no-untyped-def]
+        self.seen.append(indices.tolist())
+        return super().__call__(indices, generator, device)
+
+
+def test_the_source_decides_the_batch_order_and_the_planned_steps() -> None:
+    source = SortedSource(size=20)  # batches of 8: [0..7], [8..15], [16..19]
+    assert planned_steps(source, config(epochs=2)) == 6
+    result = fit(TinyMethod(), source, config(epochs=2))
+    assert result.steps == 6
+    assert source.seen == 2 * [list(range(8)), list(range(8, 16)), list(range(16, 20))]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "steps"),
+    [({}, 20), ({"max_steps": 7}, 7), ({"max_steps": 50}, 20), ({"accumulate": 2}, 8)],
+)
+def test_planned_steps_are_the_steps_fit_runs(overrides: dict[str, int], steps: int) -> None:
+    # 40 samples in shuffled batches of 8 (5 per epoch) for 4 epochs
+    assert planned_steps(NoiseSource(), config(**overrides)) == steps
+    assert fit(TinyMethod(), NoiseSource(), config(**overrides)).steps == steps
+
+
+def test_a_source_without_a_batch_order_is_named() -> None:
+    class Bare:
+        def __len__(self) -> int:
+            return 40
+
+        def __call__(self, indices, generator, device):  # type: ignore[no-untyped-def]
+            return NoiseSource()(indices, generator, device)
+
+    with pytest.raises(ValueError, match=r"Bare is not a batch source.*batch_order"):
+        fit(TinyMethod(), Bare(), config())  # type: ignore[arg-type]
 
 
 def test_rerunning_a_run_stopped_by_max_steps_does_not_train_more(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ import pytest
 import torch
 from torch import Tensor, nn
 
+from contrastkit.data import ShuffledSource
 from contrastkit.encoders import Encoder
 from contrastkit.methods import BYOL, MoCoV3, SimCLR, SupCon
 from contrastkit.train import GradCache, TrainConfig, fit
@@ -155,7 +156,7 @@ def test_ddp_style_gradient_average_is_a_no_op_in_one_process() -> None:
 
 
 # ------------------------------------------------------------------------------- training loop
-class NoisyViews:
+class NoisyViews(ShuffledSource):
     """Two views of fixed data, with noise from the trainer's augmentation generator."""
 
     def __init__(self) -> None:

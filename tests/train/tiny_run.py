@@ -14,6 +14,7 @@ import time
 import torch
 from torch import Tensor, nn
 
+from contrastkit.data import ShuffledSource
 from contrastkit.losses import info_nce
 from contrastkit.methods.base import MethodOutput
 from contrastkit.modules import FeatureQueue, cosine_momentum, update_ema
@@ -54,7 +55,7 @@ class TinyMethod(nn.Module):
         return self.encoder(x)
 
 
-class NoiseSource:
+class NoiseSource(ShuffledSource):
     """Fixed data; two views = data plus noise drawn from the trainer's generator."""
 
     def __init__(self, size: int = 40, delay: float = 0.0) -> None:

@@ -5,7 +5,7 @@ Fashion-MNIST from the Debian package; user data: ImageFolder trees and numpy ar
 """
 
 from contrastkit.data.arrays import from_numpy
-from contrastkit.data.batches import BatchOrder
+from contrastkit.data.batches import BatchOrder, ShuffledSource
 from contrastkit.data.cifar import load_cifar10
 from contrastkit.data.dataset import ImageDataset
 from contrastkit.data.digits import load_digits
@@ -20,6 +20,7 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "BatchOrder",
     "ImageDataset",
+    "ShuffledSource",
     "cache_dir",
     "data_root",
     "from_numpy",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sized
 
 import torch
 from torch import Tensor
@@ -142,3 +142,26 @@ class BatchOrder:
                 yield rows[self.rank * self.batch_size : (self.rank + 1) * self.batch_size]
             else:
                 yield torch.tensor_split(rows, self.world_size)[self.rank]
+
+
+class ShuffledSource:
+    """Mix-in for a batch source whose batches are uniformly shuffled samples.
+
+    A batch source owns its batch order (``batch_order`` of
+    :class:`~contrastkit.train.BatchSource`); this one is a :class:`BatchOrder` over the
+    source's ``len(self)`` samples. A source with another order (length-grouped text batches:
+    :class:`~contrastkit.data.text_source.TextSource`) defines its own ``batch_order``.
+
+    Example:
+        >>> class Numbers(ShuffledSource):
+        ...     def __len__(self) -> int:
+        ...         return 10
+        >>> Numbers().batch_order(4, seed=0).batches_per_epoch
+        2
+    """
+
+    def batch_order(
+        self: Sized, batch_size: int, *, seed: int, rank: int = 0, world_size: int = 1
+    ) -> BatchOrder:
+        """This rank's batches of ``batch_size`` samples, shuffled anew each epoch from ``seed``."""
+        return BatchOrder(len(self), batch_size, seed=seed, rank=rank, world_size=world_size)

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from contrastkit.data.batches import ShuffledSource
 from contrastkit.data.image_text import ImageCaptionDataset
 from contrastkit.types import PairBatch
 
@@ -15,7 +16,7 @@ ImageAugment = Callable[[Tensor, torch.Generator], Tensor]
 Tokenize = Callable[[list[str]], Any]
 
 
-class CaptionPairSource:
+class CaptionPairSource(ShuffledSource):
     """Image-caption pairs as :class:`PairBatch` es: one caption per image per step.
 
     For each image of a batch one of its captions is drawn uniformly with the engine's
@@ -93,7 +94,7 @@ class CaptionPairSource:
         return PairBatch(**image_side, **text_side).to(device)
 
 
-class TensorPairSource:
+class TensorPairSource(ShuffledSource):
     """Two aligned tensors (two views or two modalities of the same N samples) as pairs.
 
     Example:

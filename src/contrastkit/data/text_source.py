@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from contrastkit.data.batches import BatchOrder, ShuffledSource
+from contrastkit.data.text_batches import LengthGroupedOrder
 from contrastkit.data.text_corpus import TextCorpus
 from contrastkit.transforms.text.views import TextViews, TokenOp
 from contrastkit.types import TextBatch, Tokens
@@ -127,7 +129,7 @@ def text_examples(corpora: Sequence[TextCorpus]) -> TextExamples:
     )
 
 
-class TextSource:
+class TextSource(ShuffledSource):
     """A :class:`~contrastkit.train.fit.BatchSource` of sentences: indices -> ``TextBatch``.
 
     Each call picks the examples, draws an anchor and a different positive from each group
@@ -137,8 +139,9 @@ class TextSource:
     sentences gives ``positive=None`` (SimCSE encodes the anchors twice); sentences mixed with
     pairs get themselves as positive.
 
-    ``lengths`` (the token count of each example's first text, computed on first use) makes
-    :func:`~contrastkit.train.fit` draw length-grouped batches, which pad little; negatives
+    Its batch order (:meth:`batch_order`) groups sentences of similar length
+    (:class:`~contrastkit.data.text_batches.LengthGroupedOrder` over ``lengths``, the token count
+    of each example's first text, computed on first use), so batches pad little; negatives
     then come from sentences of similar length. Scored pairs turn it off by default: a ranking
     loss (CoSENT) must compare pairs across lengths, or their cosine scales drift apart by
     length (on STS-B, by genre) and the pooled correlation drops.
@@ -146,8 +149,8 @@ class TextSource:
     Args:
         examples: the training examples (:func:`text_examples`).
         tokenize: ``texts -> Tokens``, e.g. ``lambda t: encoder.tokenize(t, max_length=32)``.
-        group_by_length: give ``lengths`` (False: ``lengths`` is None, batches are uniformly
-            random); None: True unless the examples have scores.
+        group_by_length: length-grouped batches (False: ``lengths`` is None, batches are
+            uniformly random); None: True unless the examples have scores.
         views: token-level text views (:func:`~contrastkit.transforms.text.text_views`): view
             0's ops act on the anchors, view 1's on the positives (for plain sentences, on a
             second copy of the anchors). None or ``"dropout"`` views change no token.
@@ -197,6 +200,16 @@ class TextSource:
             parts = [self.tokenize(firsts[i : i + LENGTH_CHUNK]).lengths() for i in chunks]
             self._lengths = torch.cat(parts)
         return self._lengths
+
+    def batch_order(
+        self, batch_size: int, *, seed: int, rank: int = 0, world_size: int = 1
+    ) -> BatchOrder:
+        """Length-grouped batches when ``lengths`` is set, else uniformly shuffled ones."""
+        if self.lengths is None:
+            return super().batch_order(batch_size, seed=seed, rank=rank, world_size=world_size)
+        return LengthGroupedOrder(
+            self.lengths, batch_size, seed=seed, rank=rank, world_size=world_size
+        )
 
     def pick(self, rows: list[int], generator: torch.Generator) -> tuple[list[str], list[str]]:
         """Anchors and positives of ``rows``: two distinct random texts of each group."""

@@ -5,14 +5,16 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from contrastkit.data.batches import ShuffledSource
 from contrastkit.data.dataset import ImageDataset
 from contrastkit.transforms.multiview import MultiView
 from contrastkit.types import ViewBatch
 
 
-class ViewSource:
+class ViewSource(ShuffledSource):
     """Index a dataset, move the uint8 images to the device, and make the views there.
 
+    Batches are uniformly shuffled (:class:`~contrastkit.data.batches.ShuffledSource`).
     Augmentation runs in the main process on whole batches (on the GPU when training on one),
     so no worker processes compete with the model for the CPU cores.
 

@@ -9,6 +9,7 @@ from contrastkit.train.fit import (
     StepObserver,
     TrainingDivergedError,
     fit,
+    planned_steps,
     resolve_device,
 )
 from contrastkit.train.gradcache import GradCache
@@ -30,6 +31,7 @@ __all__ = [
     "fit",
     "load_checkpoint",
     "parameter_groups",
+    "planned_steps",
     "read_metrics",
     "resolve_device",
     "save_checkpoint",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
@@ -9,8 +10,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from contrastkit.data.batches import BatchOrder
-from contrastkit.data.text_batches import LengthGroupedOrder
-from contrastkit.distributed import rank, world_size
+from contrastkit.distributed import private_group, rank, world_size
 from contrastkit.methods.base import Method
 from contrastkit.modules.global_batch_norm import convert_global_batch_norm
 from contrastkit.train.config import TrainConfig
@@ -30,6 +30,7 @@ __all__ = [
     "StepObserver",
     "TrainingDivergedError",
     "fit",
+    "planned_steps",
     "resolve_device",
 ]
 
@@ -45,13 +46,35 @@ def resolve_device(name: str) -> torch.device:
 
 
 def _batch_order(data: BatchSource, config: TrainConfig) -> BatchOrder:
-    """Shuffled batches; length-grouped when the source gives per-sample ``lengths`` (text),
-    so that dynamic padding pads little."""
-    seed, size, shard = config.seed, config.batch_size, (rank(), world_size())
-    lengths = getattr(data, "lengths", None)
-    if lengths is not None:
-        return LengthGroupedOrder(lengths, size, seed=seed, rank=shard[0], world_size=shard[1])
-    return BatchOrder(len(data), size, seed=seed, rank=shard[0], world_size=shard[1])
+    """This process's batch order, as the source decides it (shuffled, length-grouped, ...)."""
+    shard = {"rank": rank(), "world_size": world_size()}
+    return data.batch_order(config.batch_size, seed=config.seed, **shard)
+
+
+def _steps_per_epoch(order: BatchOrder, config: TrainConfig) -> int:
+    steps = order.batches_per_epoch // config.accumulate
+    if steps < 1:
+        raise ValueError(
+            f"accumulate={config.accumulate} exceeds the "
+            f"{order.batches_per_epoch} batches per epoch"
+        )
+    return steps
+
+
+def planned_steps(source: BatchSource, config: TrainConfig) -> int:
+    """The optimizer steps :func:`fit` runs on ``source`` from the start: ``epochs`` x
+    (batches per epoch // ``accumulate``), capped at ``max_steps``.
+
+    Batches per epoch come from the source's own batch order for this process (with several
+    processes each step takes ``batch_size`` samples on every process). A ``time_budget_s``
+    or Ctrl-C may stop training earlier.
+
+    Raises:
+        ValueError: the source has fewer samples than one batch, or fewer batches per epoch
+            than ``accumulate``.
+    """
+    total = config.epochs * _steps_per_epoch(_batch_order(source, config), config)
+    return min(total, config.max_steps) if config.max_steps is not None else total
 
 
 def fit(
@@ -70,10 +93,9 @@ def fit(
     ``run_dir/checkpoint.pt``: model (with EMA teachers, queues, centers), optimizer, data
     position and random states, so that a resumed run repeats exactly the losses an
     uninterrupted one would have had (on CPU). Metrics go to ``run_dir/metrics.jsonl``;
-    ``observer`` (e.g. the health monitor) adds its own after each step. A source with a
-    ``lengths`` attribute (per-sample token counts, as text sources have) gets length-grouped
-    batches (:class:`~contrastkit.data.text_batches.LengthGroupedOrder`), still a pure function
-    of seed and epoch.
+    ``observer`` (e.g. the health monitor) adds its own after each step. The source decides
+    the batch order (its ``batch_order``: shuffled, or length-grouped for text), a pure
+    function of seed and epoch.
 
     Raises:
         TrainingDivergedError: the loss became nan or inf (the last good checkpoint is kept).
@@ -83,6 +105,12 @@ def fit(
         raise ValueError(
             f"{type(method).__name__} is not a method: it needs forward(batch, *, progress) "
             "returning a MethodOutput and encode(x)"
+        )
+    if not isinstance(data, BatchSource):
+        raise ValueError(
+            f"{type(data).__name__} is not a batch source: it needs __len__, "
+            "__call__(indices, generator, device) and batch_order(batch_size, *, seed, rank, "
+            "world_size) (contrastkit.data.ShuffledSource gives uniformly shuffled batches)"
         )
     device = resolve_device(config.device)
     stream = config.seed + 1_000_003 * rank()  # dropout and augmentation differ across processes
@@ -100,12 +128,7 @@ def fit(
         momentum=config.optimizer_momentum,
     )
     order = _batch_order(data, config)
-    steps_per_epoch = order.batches_per_epoch // config.accumulate
-    if steps_per_epoch < 1:
-        raise ValueError(
-            f"accumulate={config.accumulate} exceeds the "
-            f"{order.batches_per_epoch} batches per epoch"
-        )
+    steps_per_epoch = _steps_per_epoch(order, config)
     generator = torch.Generator().manual_seed(stream)
     directory = Path(run_dir) if run_dir is not None else None
     position = Position()
@@ -118,17 +141,17 @@ def fit(
     loop.observer = observer
     if world_size() == 1:
         return loop.run(order, position)
-    # its own group: gradient all-reduces must not interleave with the collectives of the
-    # backward pass itself (gathered negatives, global BatchNorm)
-    group = torch.distributed.new_group()
-    try:
-        loop.model = DistributedDataParallel(
-            method,
-            device_ids=[device.index] if device.type == "cuda" else None,
-            broadcast_buffers=False,  # queues, centers and global BN statistics stay in sync
-            process_group=group,
-            find_unused_parameters=True,  # e.g. SwAV's prototypes while frozen
-        )
+    with private_group() as group:
+        with warnings.catch_warnings():
+            # broadcast_buffers=False is deprecated in favour of forward_sync_buffers=False,
+            # which would still broadcast the buffers once at construction; torch's own
+            # warning says to keep broadcast_buffers=False until init_sync_buffers exists
+            warnings.filterwarnings("ignore", "`broadcast_buffers` is deprecated", FutureWarning)
+            loop.model = DistributedDataParallel(
+                method,
+                device_ids=[device.index] if device.type == "cuda" else None,
+                broadcast_buffers=False,  # queues, centers and global BN statistics stay in sync
+                process_group=group,
+                find_unused_parameters=True,  # e.g. SwAV's prototypes while frozen
+            )
         return loop.run(order, position)
-    finally:
-        torch.distributed.destroy_process_group(group)

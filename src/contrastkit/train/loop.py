@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import nn
@@ -26,14 +26,22 @@ from contrastkit.train.schedule import warmup_cosine
 from contrastkit.train.state import Position, RandomState, write_checkpoint
 
 
+@runtime_checkable
 class BatchSource(Protocol):
-    """Turns sample indices into a method's batch (for images: augmented views)."""
+    """Turns sample indices into a method's batch (for images: augmented views), and owns the
+    order in which the samples come: ``batch_order`` gives this process's
+    :class:`~contrastkit.data.batches.BatchOrder` (uniformly shuffled:
+    :class:`~contrastkit.data.batches.ShuffledSource`; length-grouped for text)."""
 
     def __len__(self) -> int: ...
 
     def __call__(
         self, indices: torch.Tensor, generator: torch.Generator, device: torch.device
     ) -> Any: ...
+
+    def batch_order(
+        self, batch_size: int, *, seed: int, rank: int = 0, world_size: int = 1
+    ) -> BatchOrder: ...
 
 
 class StepObserver(Protocol):

@@ -12,7 +12,6 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from contrastkit.data.batches import BatchOrder
 from contrastkit.data.text import load_text_corpus, unlabeled_sentences
 from contrastkit.data.text_corpus import TextCorpus
 from contrastkit.data.text_source import TextExamples, TextSource, text_examples
@@ -24,6 +23,7 @@ from contrastkit.modalities.text.recipe import TextData
 from contrastkit.modalities.text.selection import STSDevSelection
 from contrastkit.recipe import Recipe
 from contrastkit.registry import METHODS, build_method
+from contrastkit.train import planned_steps as training_steps
 from contrastkit.train import resolve_device
 from contrastkit.train.loop import StepObserver
 from contrastkit.transforms.text import TextViews, text_views
@@ -69,12 +69,9 @@ def build_text_method(recipe: Recipe) -> nn.Module:
     return build_method(model.method, encoder, **options)
 
 
-def planned_steps(recipe: Recipe, examples: int) -> int:
-    """The optimizer steps training will run (``epochs`` of full batches, or ``max_steps``)."""
-    train = recipe.train
-    order = BatchOrder(examples, train.batch_size, seed=train.seed, world_size=world_size())
-    total = train.epochs * (order.batches_per_epoch // train.accumulate)
-    return min(total, train.max_steps) if train.max_steps is not None else total
+def planned_steps(recipe: Recipe, source: TextSource) -> int:
+    """Optimizer steps of training on ``source`` (:func:`~contrastkit.train.planned_steps`)."""
+    return training_steps(source, recipe.train)
 
 
 def read_texts(data: str | None, split: str) -> tuple[list[str], str]:
@@ -141,7 +138,7 @@ class TextModality:
         observers: list[Callable[[Path], StepObserver]] = []
         every = data.select_every
         if every > 0:
-            dev, last = read_sts_benchmark("dev"), planned_steps(recipe, len(source))
+            dev, last = read_sts_benchmark("dev"), planned_steps(recipe, source)
 
             def selection(run_dir: Path) -> StepObserver:
                 return STSDevSelection(method, dev, run_dir, every=every, last_step=last)
