@@ -90,6 +90,9 @@ def test_report_has_every_section_and_embeds_its_figures(tiny_run: Path, tmp_pat
     assert "<script" not in page
     assert "<title>contrastkit report: with_health</title>" in page
     assert "<td>simclr</td>" in page  # the configuration names the method
+    for foreign in ("max_length", "text_encoder", "zero_shot_limit", "eval_data"):
+        assert f"<td>{foreign}</td>" not in page  # only the image run's own keys
+    assert "kNN top-1 (k=20)" in page  # each record as its protocol prints it
     assert "knn" in page and "linear" in page  # the evaluation table
     assert "no health metrics logged" not in page
     assert "t-SNE" in page
@@ -124,6 +127,7 @@ def test_report_of_a_run_without_checkpoint_notes_the_skipped_sections(tmp_path:
         assert f'<h2 id="{section}"' in page, section
     assert "no metrics logged" in page
     assert page.count("the run has no checkpoint.pt yet") == 3
+    assert "train it first" in page and "run contrastkit eval" not in page  # advice that works
     assert "&lt;b&gt;escaped&lt;/b&gt;" in page and "<b>escaped</b>" not in page
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -60,7 +61,10 @@ def test_unsupervised_recipe_end_to_end(tmp_path: Path, capsys: pytest.CaptureFi
         assert (run / name).is_file(), name
     (record,) = json.loads((run / "eval.json").read_text())
     assert list(record["metrics"]["per_dataset"]) == ["sts"]
-    assert "text method" in (run / "report.html").read_text()
+    page = (run / "report.html").read_text()
+    assert "text method" in page and "STS Spearman (all)" in page  # as the table prints it
+    assert not re.search(r"\d\.\d{8,}", page)  # no 16-digit floats, no raw dicts
+    assert "max_length" in page and "image_size" not in page  # the text run's own keys
     assert main(["eval", str(run), "--protocol", "sts", "--data", "stsb"]) == 0
     assert "STS Spearman (all)" in capsys.readouterr().out
     (record,) = json.loads((run / "eval.json").read_text())
@@ -69,8 +73,18 @@ def test_unsupervised_recipe_end_to_end(tmp_path: Path, capsys: pytest.CaptureFi
     assert "do not evaluate simcse runs; choose from sts" in capsys.readouterr().err
     embeddings = tmp_path / "sentences.npy"
     assert main(["embed", str(run), "--data", str(sentences), "--out", str(embeddings)]) == 0
-    assert "wrote (40, 32) features of 40 sentences" in capsys.readouterr().out
+    assert "wrote (40, 32) features of 40 lines" in capsys.readouterr().out
     assert np.load(embeddings).shape == (40, 32)
+    ragged = tmp_path / "ragged.txt"  # row i of the embeddings is line i, whatever the line
+    ragged.write_bytes(b"first line\n\nthird \xff\xfe line\n   \nfifth line\n")
+    assert main(["embed", str(run), "--data", str(ragged), "--out", str(embeddings)]) == 0
+    assert "5 lines" in capsys.readouterr().out
+    rows = np.load(embeddings)
+    assert rows.shape == (5, 32) and np.isfinite(rows).all()
+    alone = tmp_path / "alone.txt"
+    alone.write_text("fifth line\n")
+    assert main(["embed", str(run), "--data", str(alone), "--out", str(tmp_path / "a.npy")]) == 0
+    np.testing.assert_allclose(rows[4], np.load(tmp_path / "a.npy")[0], rtol=1e-4, atol=1e-5)
     assert main(["embed", str(run), "--out", str(embeddings)]) == 2  # text runs need --data
     assert "--data is required for a text run" in capsys.readouterr().err
 
