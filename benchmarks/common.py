@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -68,7 +69,7 @@ def sts_test_subset(pairs: int, folder: Path) -> str:
     """``stsb`` (the whole STS-B test split), or its first ``pairs`` pairs written to a file."""
     if pairs <= 0:
         return "stsb"
-    from contrastkit.eval.sts import read_sts_benchmark
+    from contrastkit.eval import read_sts_benchmark
 
     first, second, scores = read_sts_benchmark("test")
     path = folder / "sts-test-subset.tsv"
@@ -77,3 +78,41 @@ def sts_test_subset(pairs: int, folder: Path) -> str:
         "".join(f"g\tf\t2017\t{i}\t{s}\t{a}\t{b}\n" for i, (a, b, s) in enumerate(rows))
     )
     return str(path)
+
+
+def read_sts_test(name: str) -> tuple[list[str], list[str], list[float]]:
+    """The pairs :func:`sts_test_subset` named: STS-B test, or its subset file."""
+    from contrastkit.eval import read_sts_benchmark, read_sts_tsv
+
+    return read_sts_benchmark("test") if name == "stsb" else read_sts_tsv(name)
+
+
+def sts_record(run: Any, method: Any) -> dict[str, Any]:
+    """The ``sts`` protocol's record of ``method`` (e.g. an untrained one) on ``run``'s
+    ``eval_data``, through the run's evaluation context, as ``run.evaluate()`` computes it."""
+    from contrastkit.registry import PROTOCOLS, modality_of
+
+    context = modality_of(run.recipe.model.method).context(run.recipe, method, run.splits)
+    (record,) = PROTOCOLS["sts"].run(context, run.recipe.params("sts"))
+    return record  # type: ignore[no-any-return]
+
+
+def fresh_splits(recipe: Any) -> Any:
+    """An empty cache of decoded data for ``recipe`` (``contrastkit.Run.splits``: each split
+    decoded at most once), for scripts that call a modality's ``training_setup`` and
+    ``context`` themselves to time set-up and training apart. It is the data cache of a Run
+    that is never trained, evaluated or saved (its folder is never touched)."""
+    from contrastkit.run import Run
+
+    return Run(recipe, os.devnull).splits
+
+
+def image_views(recipe: Any) -> Any:
+    """The view maker (a ``contrastkit.transforms.MultiView``; its ``eval`` is the evaluation
+    transform) of an image recipe: the registered view recipe
+    (``contrastkit.registry.VIEW_RECIPES``) at ``image_size`` with ``views_options``, at its
+    default channel count (3 for ``simclr``, 1 for ``digits``: CIFAR-10's and Fashion-MNIST's)."""
+    from contrastkit.registry import VIEW_RECIPES
+
+    data = recipe.data
+    return VIEW_RECIPES[data.views](data.image_size, **data.views_options)

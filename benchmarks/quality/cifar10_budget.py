@@ -60,19 +60,22 @@ from torch import Tensor, nn
 
 # benchmarks/ is not a package: its shared helpers come from benchmarks/common.py
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import clear_run_dir, run_record, set_up, write_results
+from common import clear_run_dir, image_views, run_record, set_up, write_results
 
+from contrastkit import Recipe
 from contrastkit.data import ImageDataset, load_dataset
 from contrastkit.data.views import ViewSource
 from contrastkit.encoders import SmallConvNet
 from contrastkit.eval import knn_accuracy
-from contrastkit.pipelines.image import build_model, build_views, encode_dataset
-from contrastkit.recipe import Recipe, recipe_from_dict
+from contrastkit.modalities.image import IMAGE, encode_dataset
+from contrastkit.recipe import recipe_from_dict
+from contrastkit.run import RECIPE_NAME, SPEC_NAME
 from contrastkit.train import fit, warmup_cosine
-from contrastkit.transforms.multiview import MultiView
-from contrastkit.transforms.recipes import CIFAR10_MEAN, CIFAR10_STD
+from contrastkit.transforms import MultiView, simclr
 
-RUN_FILES = ("checkpoint.pt", "metrics.jsonl", "recipe.json", "eval.json", "bench.json")
+# lightly normalizes with the statistics of our recipe (CIFAR-10's channel mean and std)
+CIFAR10_MEAN, CIFAR10_STD = tuple(simclr(32).mean), tuple(simclr(32).std)
+RUN_FILES = ("checkpoint.pt", "metrics.jsonl", RECIPE_NAME, SPEC_NAME, "eval.json", "bench.json")
 
 
 def subset(dataset: ImageDataset, count: int, seed: int) -> ImageDataset:
@@ -114,9 +117,10 @@ def train_budgeted(
 ) -> dict[str, Any]:
     """Train ``recipe``'s method on ``dataset`` into ``run_dir`` for ``budget_s`` seconds.
 
-    The run folder is what ``contrastkit.runs.train_run`` writes (``recipe.json``,
-    ``checkpoint.pt``, ``metrics.jsonl``) so ``load_run`` reads it, plus ``bench.json`` with the
-    plan. ``warmup_fraction`` defaults to the recipe's warmup_epochs / epochs.
+    The run folder is what ``contrastkit.Run.train`` writes (``recipe.json``, ``model.json``,
+    ``checkpoint.pt``, ``metrics.jsonl``) so ``contrastkit.load_run`` reads it, plus
+    ``bench.json`` with the plan. ``warmup_fraction`` defaults to the recipe's warmup_epochs /
+    epochs.
     """
     run_dir = Path(run_dir)
     clear_run_dir(run_dir, overwrite, RUN_FILES)
@@ -128,13 +132,14 @@ def train_budgeted(
 
     # Calibration: a throwaway model, outside the budget.
     torch.manual_seed(base.seed)
-    views = build_views(recipe.data, channels)
+    spec = {"in_channels": channels}
+    views = image_views(recipe)
     source = ViewSource(dataset, views, channels_last=base.channels_last)
     probe = dataclasses.replace(
         base, epochs=1, warmup_epochs=0.0, max_steps=calibration_steps, progress_bar=False
     )
     tick = time.perf_counter()
-    fit(build_model(recipe.model, channels), source, probe)
+    fit(IMAGE.build_method(recipe, spec), source, probe)
     schedule_plan = plan(
         (time.perf_counter() - tick) / calibration_steps, budget_s, steps_per_epoch, warmup_fraction
     )
@@ -154,9 +159,10 @@ def train_budgeted(
         )
     final = dataclasses.replace(recipe, train=config)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "recipe.json").write_text(json.dumps(final.to_flat(), indent=2) + "\n")
+    (run_dir / RECIPE_NAME).write_text(json.dumps(final.to_flat(), indent=2) + "\n")
+    (run_dir / SPEC_NAME).write_text(json.dumps(spec, indent=2) + "\n")
     torch.manual_seed(base.seed)
-    method = build_model(final.model, channels)
+    method = IMAGE.build_method(final, spec)
     tick = time.perf_counter()
     result = fit(method, source, config, run_dir=run_dir)
     elapsed = time.perf_counter() - tick
@@ -403,7 +409,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     train = subset(load_dataset("cifar10", "train"), args.train_subset, args.seed)
     test = subset(load_dataset("cifar10", "test"), args.test_subset, args.seed)
     recipe = cifar_recipe(args)
-    views = build_views(recipe.data, 3)
+    views = image_views(recipe)
 
     pipelines: dict[str, dict[str, Any]] = {}
     pipelines["contrastkit"] = train_budgeted(

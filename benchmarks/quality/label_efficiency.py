@@ -54,14 +54,15 @@ from torch import Tensor, nn
 
 # benchmarks/ is not a package: its shared helpers come from benchmarks/common.py
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import run_record, set_up, write_results
+from common import image_views, run_record, set_up, write_results
 
+import contrastkit
+from contrastkit import Recipe
 from contrastkit.data import ImageDataset, load_dataset
 from contrastkit.encoders import build_encoder
 from contrastkit.eval import linear_probe, stratified_fraction
-from contrastkit.recipe import Recipe, load_recipe
-from contrastkit.runs import encode_dataset, load_run
-from contrastkit.transforms.multiview import MultiView
+from contrastkit.modalities.image import encode_dataset
+from contrastkit.transforms import MultiView
 
 REPO = Path(__file__).resolve().parents[2]
 FMNIST_RECIPE = REPO / "recipes" / "simclr_fashion_mnist.toml"
@@ -100,7 +101,7 @@ def ensure_run(
         overrides = ["device='cpu'", "precision='fp32'", f"seed={args.seed}"]
         if args.quick:
             overrides.append("batch_size=64")
-        recipe = load_recipe(FMNIST_RECIPE, overrides)
+        recipe = contrastkit.load_recipe(FMNIST_RECIPE, overrides)
         seconds = args.fmnist_budget_s
         warmup = None  # the recipe's warmup share (2 of 20 epochs)
     if args.quick and dataset_name == "cifar10":
@@ -206,7 +207,8 @@ def evaluate(dataset_name: str, run_dir: Path, args: argparse.Namespace) -> dict
     test = budget.subset(load_dataset(dataset_name, "test"), args.test_subset, args.seed)
     assert train.labels is not None and test.labels is not None
     trained = ensure_run(dataset_name, run_dir, train, args)
-    recipe, method, views = load_run(run_dir)
+    run = contrastkit.load_run(run_dir)
+    recipe, method, views = run.recipe, run.method, image_views(run.recipe)
     if recipe.data.dataset.replace("-", "_") != dataset_name:
         raise SystemExit(f"{run_dir} was trained on {recipe.data.dataset}, not {dataset_name}")
     tick = time.perf_counter()

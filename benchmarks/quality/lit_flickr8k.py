@@ -16,8 +16,10 @@ What is measured
       ``--text-epochs`` epochs (skipped with ``--skip-text``).
 
     All runs: batch 64, AdamW with weight decay 0.1, one epoch of linear warmup then cosine
-    decay, fp32 on the CPU, through the same pipeline as ``contrastkit train`` (recipe dicts
-    like ``recipes/lit_flickr8k.toml``); ``--seeds`` repeats each configuration.
+    decay, fp32 on the CPU, through the same modality code as ``contrastkit train`` (recipe
+    dicts like ``recipes/lit_flickr8k.toml``: the image-text modality's training set-up,
+    ``contrastkit.train.fit``, the registered ``retrieval`` protocol); ``--seeds`` repeats each
+    configuration.
 
 Usage
     python benchmarks/quality/lit_flickr8k.py [--proj-epochs 30] [--text-epochs 5]
@@ -35,10 +37,12 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import run_record, set_up
+from common import fresh_splits, run_record, set_up
 
-from contrastkit.pipelines.image_text import ImageTextPipeline
-from contrastkit.recipe import Recipe, recipe_from_dict
+from contrastkit import Recipe
+from contrastkit.modalities.image_text import IMAGE_TEXT
+from contrastkit.recipe import recipe_from_dict
+from contrastkit.registry import PROTOCOLS
 from contrastkit.train import fit
 
 BASE: dict[str, Any] = {
@@ -105,14 +109,15 @@ def configurations(args: argparse.Namespace) -> list[tuple[str, dict[str, Any], 
 
 def run_one(recipe: Recipe, train: bool) -> dict[str, Any]:
     """Set up (features cached), train, evaluate; the retrieval metrics and timings."""
-    pipeline = ImageTextPipeline()
+    splits = fresh_splits(recipe)
     start = time.perf_counter()
-    setup = pipeline.training_setup(recipe)
+    setup = IMAGE_TEXT.training_setup(recipe, splits, IMAGE_TEXT.model_spec(recipe, splits))
     setup_s = time.perf_counter() - start
     start = time.perf_counter()
     result = fit(setup.method, setup.source, recipe.train) if train else None
     train_s = time.perf_counter() - start
-    (record,) = pipeline.evaluate(recipe, setup.method)
+    context = IMAGE_TEXT.context(recipe, setup.method, splits)
+    (record,) = PROTOCOLS["retrieval"].run(context, recipe.params("retrieval"))
     metrics = record["metrics"]
     return {
         "steps": result.steps if result else 0,

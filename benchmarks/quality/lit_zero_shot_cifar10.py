@@ -1,26 +1,30 @@
 """Zero-shot CIFAR-10 of a two-tower model trained on Flickr8k-1k, with and without ensembling.
 
 What is measured
-    Top-1 (and top-5) zero-shot accuracy on the first ``--limit`` CIFAR-10 test images
-    (``contrastkit.data.load_dataset("cifar10", "test")``; the first 2,000 hold 185 to 219
-    images per class), upscaled from 32 px to the image tower's 160 px, against chance (10%).
-    Class names ("airplane", ..., "truck") are written into prompts and embedded by the text
-    tower (CLIP's protocol, arXiv 2103.00020, section 3.1.4): with prompt ensembling, the
-    mean of 12 normalized template embeddings ("a photo of a {}.", "a blurry photo of a {}.",
-    ...: ``contrastkit.eval.zero_shot.CIFAR_TEMPLATES``); without, "a photo of a {}." alone.
+    Top-1 zero-shot accuracy on ``--limit`` CIFAR-10 test images: a class-stratified subset
+    drawn with a fixed seed (the ``zero_shot`` protocol's, ``contrastkit.data.stratified_indices``:
+    200 images of each class for the default 2,000; the packed test set is sorted by class, so
+    its first 2,000 images would hold two classes), upscaled from 32 px to the image tower's
+    160 px, against chance (10%). Class names ("airplane", ..., "truck") are written into prompts
+    and embedded by the text tower (CLIP's protocol, arXiv 2103.00020, section 3.1.4): with
+    prompt ensembling, the mean of 12 normalized template embeddings ("a photo of a {}.", "a
+    blurry photo of a {}.", ...: ``contrastkit.eval.CIFAR_TEMPLATES``); without, "a photo of a
+    {}." alone. Both go through the registered ``zero_shot`` protocol
+    (``contrastkit.registry.PROTOCOLS``), the one ``contrastkit eval --protocol zero_shot`` runs.
 
-    The model is a run folder trained by ``contrastkit train`` (``--run``, e.g. from
-    ``recipes/lit_flickr8k.toml``: locked EfficientNet-Lite0, trained MiniLM), or, without
-    ``--run``, models trained here, one per ``--seeds`` seed: both towers locked (cached
-    features) and only the projections trained on Flickr8k-1k (30 epochs, batch 64, CLIP
-    loss), which takes seconds once the features are cached. The locked image tower's CIFAR-10
-    features are cached too. Also reported, as the baseline: the same towers with untrained
-    (random) projections, over ``--untrained-seeds`` initializations (mean, std, min, max):
-    random projections do not give chance exactly, because their predictions pile up on a few
-    classes whose share of the test images then decides the score.
+    The models are run folders trained by ``contrastkit train`` (``--run``, one or more, e.g.
+    from ``recipes/lit_flickr8k.toml`` with ``--set seed=N``: locked EfficientNet-Lite0, trained
+    MiniLM), or, without ``--run``, runs trained here (``contrastkit.train_run`` into a
+    temporary folder), one per ``--seeds`` seed (the training seed: initialization and data
+    order): both towers locked (cached features) and only the projections trained on
+    Flickr8k-1k (30 epochs, batch 64, CLIP loss), which takes seconds once the features are
+    cached. The locked image tower's CIFAR-10 features are cached too. Also reported, as the
+    baseline: the same towers with untrained (random) projections, over ``--untrained-seeds``
+    initializations (mean, std, min, max): random projections do not give chance exactly,
+    because their predictions pile up on a few classes.
 
 Usage
-    python benchmarks/quality/lit_zero_shot_cifar10.py [--run RUN] [--seeds 0 1 2]
+    python benchmarks/quality/lit_zero_shot_cifar10.py [--run RUN [RUN ...]] [--seeds 0 1 2]
         [--untrained-seeds 8] [--limit 2000] [--threads 2] [--out results.json] [--quick]
 """
 
@@ -31,6 +35,7 @@ import dataclasses
 import json
 import statistics
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +45,9 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import run_record, set_up
 
-from contrastkit.pipelines.image_text import ImageTextPipeline, zero_shot_record
-from contrastkit.recipe import Recipe, recipe_from_dict
-from contrastkit.runs import load_trained
-from contrastkit.train import fit
+import contrastkit
+from contrastkit.modalities.image_text import ImageTextFeatures, build_two_tower
+from contrastkit.registry import PROTOCOLS
 
 PROJECTIONS_ONLY: dict[str, Any] = {
     "method": "two_tower",
@@ -63,6 +67,7 @@ PROJECTIONS_ONLY: dict[str, Any] = {
     "warmup_epochs": 1,
     "device": "cpu",
     "progress_bar": False,
+    "health_every": 0,
 }
 QUICK: dict[str, Any] = {
     "image_size": 32,
@@ -79,24 +84,31 @@ ENSEMBLE, SINGLE = "12-template ensemble", "one template"
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--run", type=Path, help="a trained two_tower run folder")
+    parser.add_argument("--run", type=Path, nargs="+", help="trained two_tower run folders")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--untrained-seeds", type=int, default=8)
-    parser.add_argument("--limit", type=int, default=2000, help="first N CIFAR-10 test images")
+    parser.add_argument(
+        "--limit", type=int, default=2000, help="CIFAR-10 test images (class-stratified subset)"
+    )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--quick", action="store_true")
     return parser.parse_args(argv)
 
 
-def scores(recipe: Recipe, method: Any, limit: int) -> dict[str, float]:
-    """Top-1 with and without prompt ensembling."""
-    results = {}
+def scores(run: contrastkit.Run, method: nn.Module, limit: int) -> tuple[dict[str, float], str]:
+    """Top-1 with and without prompt ensembling, and the images evaluated (the record's name)."""
+    context = ImageTextFeatures(run.recipe, method, run.splits)
+    protocol = PROTOCOLS["zero_shot"]
+    results, images = {}, ""
     for ensemble in (True, False):
-        settings = dataclasses.replace(recipe.eval, zero_shot_limit=limit, prompt_ensemble=ensemble)
-        record = zero_shot_record(dataclasses.replace(recipe, eval=settings), method, "cpu")
+        params = dataclasses.replace(
+            run.recipe.params("zero_shot"), zero_shot_limit=limit, prompt_ensemble=ensemble
+        )
+        (record,) = protocol.run(context, params)
         results[ENSEMBLE if ensemble else SINGLE] = record["metrics"]["top1"]
-    return results
+        images = f"{record['params']['dataset']}: {record['params']['num_images']} images"
+    return results, images
 
 
 def summary(runs: list[dict[str, float]]) -> dict[str, Any]:
@@ -124,34 +136,38 @@ def reset_projections(method: Any) -> None:
 
 def trained_runs(
     args: argparse.Namespace, limit: int
-) -> tuple[Recipe, list[dict[str, float]], str]:
-    pipeline = ImageTextPipeline()
+) -> tuple[contrastkit.Run, list[dict[str, float]], str, str]:
+    """The last run, the scores of every run, what the models are and which images."""
+    runs, images = [], ""
     if args.run is not None:
-        recipe, method = load_trained(args.run)
-        return recipe, [scores(recipe, method.eval(), limit)], str(args.run)
-    runs = []
+        for folder in args.run:
+            run = contrastkit.load_run(folder)
+            result, images = scores(run, run.method, limit)
+            runs.append(result)
+        return run, runs, f"run folders {[str(f) for f in args.run]}", images
     for seed in args.seeds:
         values = {**PROJECTIONS_ONLY, "seed": seed, **(QUICK if args.quick else {})}
-        recipe = recipe_from_dict(values)
-        setup = pipeline.training_setup(recipe)
-        fit(setup.method, setup.source, recipe.train)
-        runs.append(scores(recipe, setup.method.eval(), limit))
-    return recipe, runs, f"projections only, trained here (seeds {args.seeds})"
+        with tempfile.TemporaryDirectory() as folder:
+            run = contrastkit.train_run(values, folder)
+            result, images = scores(run, run.method, limit)
+        runs.append(result)
+    return run, runs, f"projections only, trained here (seeds {args.seeds})", images
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     set_up(args.threads, 0)
     limit = 40 if args.quick else args.limit
-    recipe, runs, source = trained_runs(args, limit)
-    untrained = ImageTextPipeline().build_method(recipe).eval()
+    run, runs, source, images = trained_runs(args, limit)
+    recipe = run.recipe
+    untrained = build_two_tower(recipe.model, recipe.data)  # type: ignore[arg-type]
     baseline = []
     for seed in range(2 if args.quick else args.untrained_seeds):
         torch.manual_seed(seed)
         reset_projections(untrained)
-        baseline.append(scores(recipe, untrained, limit))
+        baseline.append(scores(run, untrained, limit)[0])
     results = {"trained": summary(runs), "untrained projections": summary(baseline)}
-    print(f"model: {source}; CIFAR-10 test, first {limit} images; chance {CHANCE:.0%}")
+    print(f"model: {source}; {images}; chance {CHANCE:.0%}")
     for model, rows in results.items():
         for name, row in rows.items():
             print(
@@ -164,6 +180,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "model": source,
         "recipe": recipe.to_flat(),
         "limit": limit,
+        "images": images,
         "chance": CHANCE,
         "results": results,
     }

@@ -10,9 +10,9 @@ What is measured
     their features cached once (EfficientNet-Lite0 with ImageNet weights at 160 px, 1280-d;
     all-MiniLM-L6-v2 mean-pooled, 384-d, max 32 tokens), so only the two linear projections
     (to 256-d) and the logit scale (and SigLIP's bias) are trained: a
-    :class:`~contrastkit.methods.TwoTower` over identity towers fed the cached features by a
-    :class:`~contrastkit.data.pair_source.CaptionPairSource` (one of the 5 captions drawn per
-    image per step), trained by ``contrastkit.train.fit`` for ``--epochs`` epochs at every
+    :class:`~contrastkit.methods.TwoTower` over identity towers fed the cached features by the
+    image-text modality's training batch source (one of the 5 captions drawn per image per
+    step), trained by ``contrastkit.train.fit`` for ``--epochs`` epochs at every
     batch size (the same number of examples seen; smaller batches take more steps), AdamW
     lr 1e-3, weight decay 0.1, one epoch of warmup then cosine decay. The losses' own
     initializations: CLIP t = 1/0.07; SigLIP t = 10, b = -10.
@@ -38,14 +38,12 @@ import torch
 from torch import Tensor, nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import run_record, set_up
+from common import fresh_splits, run_record, set_up
 
-from contrastkit.data.pair_source import CaptionPairSource
 from contrastkit.encoders import Encoder
-from contrastkit.eval.retrieval import image_text_retrieval
+from contrastkit.eval import image_text_retrieval
 from contrastkit.methods import TwoTower
-from contrastkit.pipelines.image_text import ImageTextPipeline, load_pairs, text_features
-from contrastkit.pipelines.image_text import image_features as tower_image_features
+from contrastkit.modalities.image_text import IMAGE_TEXT
 from contrastkit.recipe import recipe_from_dict
 from contrastkit.train import TrainConfig, fit
 
@@ -67,7 +65,6 @@ QUICK: dict[str, Any] = {
     "encoder_options": {"width": 8, "feature_dim": 16},
     "text_encoder": "small_transformer",
     "text_encoder_options": {"layers": 1, "width": 32, "heads": 2},
-    "cache_features": False,
 }
 PROJ_DIM = 256
 
@@ -85,45 +82,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def locked_source(split: str, quick: bool) -> Any:
+    """The image-text modality's batch source of ``split`` with both towers locked: it holds
+    the towers' features of every image and caption, computed once and cached on disk."""
+    recipe = recipe_from_dict({**FEATURES, **(QUICK if quick else {}), "train_split": split})
+    splits = fresh_splits(recipe)
+    torch.manual_seed(0)  # --quick's towers are random: the same ones for both splits
+    return IMAGE_TEXT.training_setup(recipe, splits, IMAGE_TEXT.model_spec(recipe, splits)).source
+
+
 def cached_features(quick: bool) -> dict[str, Any]:
-    """Train-set features (from the training set-up) and test-set features, computed once."""
-    recipe = recipe_from_dict({**FEATURES, **(QUICK if quick else {})})
-    setup = ImageTextPipeline().training_setup(recipe)
-    source = setup.source
-    test = load_pairs(recipe.data, "test")
-    method: Any = setup.method
-    cache = recipe.data.cache_features
-    if not cache:  # --quick: compute the train features too, uncached
-        source = CaptionPairSource(
-            source.dataset,
-            image_features=tower_image_features(
-                method,
-                source.dataset.images,
-                names=source.dataset.names,
-                tag="q",
-                cache=False,
-                device="cpu",
-            ),
-            caption_features=text_features(
-                method, source.texts, max_length=32, tag="q", cache=False, device="cpu"
-            ),
-        )
-    texts, owners = test.flat_captions()
+    """The training batch source (cached train-set features) and the test-set features."""
+    test = locked_source("test", quick)
+    _, owners = test.dataset.flat_captions()
     return {
-        "train": source.dataset,
-        "train_images": source.image_features,
-        "train_captions": source.caption_features,
-        "test_images": tower_image_features(
-            method,
-            test.images,
-            names=test.names,
-            tag="flickr8k-1k-test-image",
-            cache=cache,
-            device="cpu",
-        ),
-        "test_captions": text_features(
-            method, texts, max_length=32, tag="flickr8k-1k-test-text", cache=cache, device="cpu"
-        ),
+        "train": locked_source("train", quick),
+        "test_images": test.image_features,
+        "test_captions": test.caption_features,
         "test_owners": owners,
     }
 
@@ -136,8 +111,9 @@ def train_and_score(
     features: dict[str, Any], *, loss: str, batch: int, seed: int, epochs: int, lr: float
 ) -> dict[str, float]:
     torch.manual_seed(seed)
-    images: Tensor = features["train_images"]
-    captions: Tensor = features["train_captions"]
+    source = features["train"]
+    images: Tensor = source.image_features
+    captions: Tensor = source.caption_features
     model = TwoTower(
         identity_tower(images.shape[1]),
         identity_tower(captions.shape[1]),
@@ -146,7 +122,6 @@ def train_and_score(
         lock_a=True,
         lock_b=True,
     )
-    source = CaptionPairSource(features["train"], image_features=images, caption_features=captions)
     config = TrainConfig(
         epochs=epochs,
         batch_size=batch,

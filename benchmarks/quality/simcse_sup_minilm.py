@@ -15,7 +15,7 @@ What is measured
       which are the ones reported on test. STS-B test is never used for training or selection.
 
     The training run is a normal contrastkit run folder (``--run-dir``), trained in this process
-    by ``contrastkit.runs.train_run`` and evaluated by ``contrastkit.runs.evaluate_run``; the
+    by ``contrastkit.Run.train`` and evaluated by ``Run.evaluate`` (the ``sts`` protocol); the
     wall-clock time and the process CPU time (all threads) of training are reported. ``--set``
     passes recipe overrides (e.g. ``--set epochs=1``).
 
@@ -43,12 +43,11 @@ from typing import Any
 
 # benchmarks/ is not a package: its shared helpers come from benchmarks/common.py
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import clear_run_dir, run_record, set_up, sts_test_subset, write_results
+from common import clear_run_dir, run_record, set_up, sts_record, sts_test_subset, write_results
 
-from contrastkit.eval.sts import sts_evaluate
-from contrastkit.pipelines.text import build_text_method
-from contrastkit.recipe import Recipe, load_recipe
-from contrastkit.runs import evaluate_run, train_run
+import contrastkit
+from contrastkit.registry import modality_of
+from contrastkit.run import Run
 
 RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "simcse_sup_minilm.toml"
 RUN_FILES = ("checkpoint.pt", "best.pt", "metrics.jsonl", "recipe.json", "eval.json")
@@ -62,17 +61,11 @@ def spearman(record: dict[str, Any]) -> float:
     return 100 * float(record["metrics"]["all"]["spearman"])
 
 
-def base_score(recipe: Recipe, test: str) -> dict[str, float]:
-    """The untrained model (the recipe's encoder and method, before any step) on STS-B."""
-    from contrastkit.pipelines.text import sts_pairs
-
-    method: Any = build_text_method(recipe)
-    scores = {}
-    for label, (first, second, gold) in sts_pairs(test).items():
-        features = method.encode_texts(first + second, batch_size=128, device="cpu")
-        record = sts_evaluate({label: (features[: len(first)], features[len(first) :], gold)})
-        scores[label] = spearman(record)
-    return scores
+def base_score(run: Run) -> float:
+    """The untrained model (the recipe's encoder and method, before any step) on the run's
+    ``eval_data``: STS Spearman x100."""
+    method = modality_of(run.recipe.model.method).build_method(run.recipe, run.spec)
+    return spearman(sts_record(run, method))
 
 
 def selection_summary(run_dir: Path) -> dict[str, Any]:
@@ -134,12 +127,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         test = sts_test_subset(args.test_pairs, Path(folder))
         overrides = [*args.set, f"seed={args.seed}", "progress_bar=false", f"eval_data={test}"]
-        recipe = load_recipe(RECIPE, overrides)
-        base = base_score(recipe, test)
+        run = Run(contrastkit.load_recipe(RECIPE, overrides), args.run_dir)
+        base = base_score(run)
         wall, cpu = time.perf_counter(), time.process_time()
-        result = train_run(recipe, args.run_dir)
+        result = run.train()
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        (record,) = evaluate_run(args.run_dir)
+        (record,) = run.evaluate()
     trained = {
         "test": spearman(record),
         "test_pearson": 100 * float(record["metrics"]["all"]["pearson"]),
@@ -154,7 +147,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "recipe": str(RECIPE.relative_to(RECIPE.parents[1])),
         "overrides": overrides[:-1],
         "test_pairs": args.test_pairs or 1379,
-        "base": {"test": next(iter(base.values())), "published": PUBLISHED_BASE},
+        "base": {"test": base, "published": PUBLISHED_BASE},
         "trained": trained,
         "target": TARGET,
         "target_met": trained["test"] >= TARGET,

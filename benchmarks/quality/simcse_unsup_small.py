@@ -49,12 +49,20 @@ import torch
 
 # benchmarks/ is not a package: its shared helpers come from benchmarks/common.py
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import clear_run_dir, run_record, set_up, sts_test_subset, write_results
+from common import (
+    clear_run_dir,
+    read_sts_test,
+    run_record,
+    set_up,
+    sts_record,
+    sts_test_subset,
+    write_results,
+)
 
-from contrastkit.eval.sts import sts_correlation
-from contrastkit.pipelines.text import build_text_method, load_examples, sts_pairs
-from contrastkit.recipe import Recipe, load_recipe
-from contrastkit.runs import evaluate_run, train_run
+import contrastkit
+from contrastkit.eval import sts_correlation
+from contrastkit.registry import modality_of
+from contrastkit.run import Run
 
 RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "simcse_unsup_small.toml"
 RUN_FILES = ("checkpoint.pt", "best.pt", "metrics.jsonl", "recipe.json", "eval.json")
@@ -74,7 +82,7 @@ def tfidf_score(train_texts: list[str], test: str) -> float:
     """TF-IDF fitted on the training sentences: STS Spearman x100 of its cosine similarities."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    ((first, second, gold),) = sts_pairs(test).values()
+    first, second, gold = read_sts_test(test)
     vectorizer = TfidfVectorizer().fit(train_texts)
     a = torch.tensor(vectorizer.transform(first).toarray())
     b = torch.tensor(vectorizer.transform(second).toarray())
@@ -82,13 +90,18 @@ def tfidf_score(train_texts: list[str], test: str) -> float:
     return 100 * sts_correlation(a + 1e-12, b + 1e-12, gold)["spearman"]
 
 
-def untrained_score(recipe: Recipe, test: str) -> float:
-    """The recipe's method at its initialization (seeded as ``train_run`` seeds it)."""
-    torch.manual_seed(recipe.train.seed)
-    method: Any = build_text_method(recipe)
-    ((first, second, gold),) = sts_pairs(test).values()
-    features = method.encode_texts(first + second, batch_size=128, device="cpu")
-    return 100 * sts_correlation(features[: len(first)], features[len(first) :], gold)["spearman"]
+def training_texts(run: Run) -> list[str]:
+    """The run's training sentences (``max_examples`` drawn with its seed), as training reads
+    them: the run's training set-up, its data kept in ``run.splits`` for ``run.train()``."""
+    setup = modality_of(run.recipe.model.method).training_setup(run.recipe, run.splits, run.spec)
+    return [texts[0] for texts in setup.source.examples.texts]
+
+
+def untrained_score(run: Run) -> float:
+    """The recipe's method at its initialization (seeded as ``Run.train`` seeds it)."""
+    torch.manual_seed(run.recipe.train.seed)
+    method = modality_of(run.recipe.model.method).build_method(run.recipe, run.spec)
+    return 100 * float(sts_record(run, method)["metrics"]["all"]["spearman"])
 
 
 def selection_summary(run_dir: Path) -> dict[str, Any]:
@@ -148,20 +161,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     set_up(args.threads, args.seed)
     clear_run_dir(args.run_dir, args.overwrite, RUN_FILES)
-    lr = load_recipe(RECIPE, args.set).train.lr
+    lr = contrastkit.load_recipe(RECIPE, args.set).train.lr
     limit = f"max_steps={args.steps}" if args.steps else f"time_budget_s={60 * args.budget_minutes}"
     budget = [limit, f"min_lr={lr}"]
     with tempfile.TemporaryDirectory() as folder:
         test = sts_test_subset(args.test_pairs, Path(folder))
         overrides = [*budget, *args.set, f"seed={args.seed}", "progress_bar=false"]
-        recipe = load_recipe(RECIPE, [*overrides, f"eval_data={test}"])
-        train_texts = [texts[0] for texts in load_examples(recipe.data, seed=args.seed).texts]
+        recipe = contrastkit.load_recipe(RECIPE, [*overrides, f"eval_data={test}"])
+        run = Run(recipe, args.run_dir)
+        train_texts = training_texts(run)
         baselines = {"tfidf": tfidf_score(train_texts, test)}
-        baselines["untrained"] = untrained_score(recipe, test)
+        baselines["untrained"] = untrained_score(run)
         wall, cpu = time.perf_counter(), time.process_time()
-        result = train_run(recipe, args.run_dir)
+        result = run.train()
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        (record,) = evaluate_run(args.run_dir)
+        (record,) = run.evaluate()
     trained = {
         "test": 100 * float(record["metrics"]["all"]["spearman"]),
         "steps": result.steps,

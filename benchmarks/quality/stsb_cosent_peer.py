@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from common import run_record, set_up, write_results
 
 from contrastkit.encoders.text import minilm_dir
-from contrastkit.eval.sts import read_sts_benchmark, sts_correlation
+from contrastkit.eval import read_sts_benchmark, sts_correlation
 
 
 def dev_spearman(model: Any, dev: tuple[list[str], list[str], list[float]]) -> float:

@@ -38,9 +38,10 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms as T
 
 from contrastkit.transforms import simclr
-from contrastkit.transforms.recipes import CIFAR10_MEAN, CIFAR10_STD
 
 SIZE = 32
+# the peers normalize with the statistics of our recipe (CIFAR-10's channel mean and std)
+CIFAR10_MEAN, CIFAR10_STD = tuple(simclr(SIZE).mean), tuple(simclr(SIZE).std)
 CIFAR = Path("image") / "cifar10-jpeg" / "train.npz"
 
 

@@ -3,14 +3,14 @@
 What is measured
     Optimizer steps per second (and pairs per second) of two-tower training on Flickr8k-1k
     (batch ``--batch``, 160 px images, captions at most 32 tokens, CLIP loss, AdamW, fp32 on
-    the CPU with ``--threads`` threads), through ``contrastkit.train.fit`` with the pipeline's
-    batch source, in two settings:
+    the CPU with ``--threads`` threads), through ``contrastkit.train.fit`` with the image-text
+    modality's batch source, in two settings:
 
     * ``LiT``: locked EfficientNet-Lite0 image tower, all-MiniLM-L6-v2 text tower trained;
     * ``projections only``: both towers locked, only the projections trained;
 
     each with the locked towers' features **cached** (computed once, read from disk, the
-    pipeline's default) and **uncached** (``cache_features=false``: the locked towers run in
+    modality's default) and **uncached** (``cache_features=false``: the locked towers run in
     eval mode under ``torch.no_grad()`` on every batch). The one-off cost of computing the cache
     is reported separately (it is paid once per tower, weights and data). Steps are timed by
     the engine itself: each configuration runs ``--warmup + --steps`` steps
@@ -35,12 +35,11 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from common import run_record, set_up
+from common import fresh_splits, run_record, set_up
 
-from contrastkit.pipelines.image_text import ImageTextPipeline
+from contrastkit.modalities.image_text import IMAGE_TEXT
 from contrastkit.recipe import recipe_from_dict
-from contrastkit.train import fit
-from contrastkit.train.metrics_log import read_metrics
+from contrastkit.train import fit, read_metrics
 
 BASE: dict[str, Any] = {
     "method": "two_tower",
@@ -89,8 +88,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def timed_steps(values: dict[str, Any], steps: int) -> tuple[list[float], float]:
     """Run ``max_steps`` steps; (per-step seconds of the last ``steps``, set-up seconds)."""
     recipe = recipe_from_dict(values)
+    splits = fresh_splits(recipe)
     start = time.perf_counter()
-    setup = ImageTextPipeline().training_setup(recipe)
+    setup = IMAGE_TEXT.training_setup(recipe, splits, IMAGE_TEXT.model_spec(recipe, splits))
     setup_s = time.perf_counter() - start
     with tempfile.TemporaryDirectory() as run_dir:
         fit(setup.method, setup.source, recipe.train, run_dir=run_dir)
