@@ -87,6 +87,7 @@ def _baselines(run: Run) -> dict[str, list[dict[str, Any]]]:
     train, test = (
         load_images(data, split, run.splits) for split in (data.train_split, data.test_split)
     )
+    assert train.labels is not None and test.labels is not None  # digits are labelled
     pixels = FeatureSplits(
         (train.images.flatten(1).float() / 255, train.labels),
         (test.images.flatten(1).float() / 255, test.labels),

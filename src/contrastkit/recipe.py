@@ -311,7 +311,8 @@ def recipe_from_dict(
     for text in overrides or []:
         _apply(merged, *parse_override(text))
     method = merged.get("method", ModelConfig.method)
-    modality = _modality(method)
+    modality = _modality(method)  # raises unless method names a registered method
+    assert isinstance(method, str)
     protocols = protocols_for(modality.name)
     owners = _owners(modality, protocols)
     names = {part: {f.name for f in fields(cls)} for part, cls in owners.items()}

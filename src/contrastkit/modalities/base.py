@@ -45,7 +45,7 @@ class Splits:
         if key not in self._items:
             self._items[key] = load()
             self.loads[key] = self.loads.get(key, 0) + 1
-        return self._items[key]  # type: ignore[no-any-return]
+        return self._items[key]
 
 
 @dataclass

@@ -107,7 +107,7 @@ class SentenceFeatures:
 
     def encode_texts(self, texts: Sequence[str]) -> Tensor:
         encode: Any = self.method.encode_texts
-        return encode(list(texts), batch_size=ENCODE_BATCH, device=self.device)  # type: ignore[no-any-return]
+        return encode(list(texts), batch_size=ENCODE_BATCH, device=self.device)
 
 
 class TextModality:
