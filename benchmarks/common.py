@@ -16,21 +16,28 @@ import numpy as np
 import torch
 
 
-def run_record(script: str, argv: list[str], threads: int) -> dict[str, Any]:
-    """The command line, git commit, date, torch version and thread count of this run."""
+def _git(*args: str) -> str | None:
+    """The output of a git command in this checkout, or None when git cannot answer."""
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
+        return subprocess.run(
+            ["git", *args],
             capture_output=True,
             text=True,
             check=True,
             cwd=Path(__file__).resolve().parent,
-        ).stdout.strip()
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
+        return None
+
+
+def run_record(script: str, argv: list[str], threads: int) -> dict[str, Any]:
+    """The command line, git commit (and the tracked files that differ from it), date, torch
+    version and thread count of this run."""
+    status = _git("status", "--porcelain", "--untracked-files=no")
     return {
         "command": " ".join([sys.executable, script, *argv]),
-        "commit": commit or "unknown",
+        "commit": (_git("rev-parse", "HEAD") or "").strip() or "unknown",
+        "uncommitted": None if status is None else [line[3:] for line in status.splitlines()],
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "torch": torch.__version__,
         "threads": threads,
