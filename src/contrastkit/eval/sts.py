@@ -16,7 +16,7 @@ Aggregation over several data sets (:func:`sts_evaluate`), the three numbers Sen
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,15 @@ from torch import Tensor
 from contrastkit.data.sts_files import STSB_SPLITS as STSB_SPLITS
 from contrastkit.data.sts_files import read_sts_benchmark as read_sts_benchmark
 from contrastkit.data.sts_files import read_sts_tsv as read_sts_tsv
+from contrastkit.eval.compression import (
+    SIMILARITY,
+    bytes_per_vector,
+    check_eval_dims,
+    check_eval_precisions,
+    compressed_cells,
+    pair_similarity,
+    truncate,
+)
 from contrastkit.eval.protocol import EvalProtocol, Record, SentenceEncoder
 
 Embeddings = Tensor | np.ndarray
@@ -216,22 +225,79 @@ class STSParams:
     """Recipe keys of the ``sts`` protocol."""
 
     eval_data: str = "stsb"  # STS pairs to report: stsb (test), stsb_dev, or a file; + joins
+    # also report these prefix dims (truncated, re-normalized); unset: the run's matryoshka_dims
+    eval_dims: list[int] | None = None
+    # also report these precisions (float32, int8, binary) at every dim, with bytes per vector
+    eval_precisions: list[str] = field(default_factory=lambda: ["float32"])
 
     def __post_init__(self) -> None:
         if not isinstance(self.eval_data, str) or not self.eval_data.strip():
             raise ValueError(
                 f"eval_data must name STS pairs (stsb, stsb_dev or a file), got {self.eval_data!r}"
             )
+        check_eval_dims(self.eval_dims)
+        check_eval_precisions(self.eval_precisions)
+
+
+def compressed_settings(
+    width: int, dims: list[int] | None, precisions: list[str]
+) -> list[tuple[int, str]]:
+    """The (dim, precision) pairs to report besides (width, float32): every dim of ``dims``
+    and the full ``width``, at every precision, largest dim first."""
+    too_large = [d for d in dims or [] if d > width]
+    if too_large:
+        raise ValueError(
+            f"eval_dims {too_large} exceed the embedding dimension {width}; "
+            f"use dims of at most {width}"
+        )
+    every = sorted({width, *(dims or [])}, reverse=True)
+    return [(d, p) for d in every for p in precisions if (d, p) != (width, "float32")]
+
+
+def _compressed_scores(
+    datasets: dict[str, tuple[Tensor, Tensor, list[float]]], settings: list[tuple[int, str]]
+) -> list[dict[str, Any]]:
+    """Pooled Spearman and Pearson of every (dim, precision) setting, with its size."""
+    gold = np.concatenate(
+        [np.asarray(scores, dtype=np.float64) for *_, scores in datasets.values()]
+    )
+    scores = []
+    for dim, precision in settings:
+        similarity = torch.cat(
+            [
+                pair_similarity(truncate(first, dim), truncate(second, dim), precision)
+                for first, second, _ in datasets.values()
+            ]
+        )
+        correlations = _correlations(similarity.numpy(), gold)
+        scores.append(
+            {"dim": dim, "precision": precision, "bytes": bytes_per_vector(dim, precision)}
+            | {key: correlations[key] for key in ("spearman", "pearson")}
+        )
+    return scores
 
 
 def sts_protocol(context: SentenceEncoder, params: STSParams) -> list[Record]:
-    """Spearman and Pearson of cosine similarity against gold scores on ``eval_data``."""
+    """Spearman and Pearson of cosine similarity against gold scores on ``eval_data``; with
+    ``eval_dims`` (or a run trained with ``matryoshka_dims``) or ``eval_precisions``, the
+    pooled correlations of each truncated dim and precision too (``metrics["compressed"]``)."""
     datasets = {}
     for label, (first, second, scores) in sts_pairs(params.eval_data).items():
         features = context.encode_texts(first + second)
         datasets[label] = (features[: len(first)], features[len(first) :], scores)
     record = sts_evaluate(datasets)
     record["params"]["encoder_output"] = "encode(): pooled sentence features"
+    width = next(iter(datasets.values()))[0].shape[1]
+    dims = params.eval_dims
+    if dims is None:  # a run trained with matryoshka_dims reports each of them
+        dims = getattr(context, "matryoshka_dims", None)
+    settings = compressed_settings(width, dims, list(params.eval_precisions))
+    record["params"]["dim"], record["params"]["bytes_per_vector"] = width, 4 * width
+    if settings:
+        record["params"]["similarity_per_precision"] = {
+            p: SIMILARITY[p] for p in dict.fromkeys(p for _, p in settings)
+        }
+        record["metrics"]["compressed"] = _compressed_scores(datasets, settings)
     return [record]
 
 
@@ -243,7 +309,7 @@ def _sts_cells(record: Record) -> list[tuple[str, str]]:
             (f"{name} Spearman", f"{m['spearman']:.4f}")
             for name, m in metrics["per_dataset"].items()
         ]
-    return cells
+    return cells + compressed_cells(record, "STS", "spearman")
 
 
 STS = EvalProtocol("sts", ("text",), sts_protocol, STSParams, _sts_cells, data_key="eval_data")

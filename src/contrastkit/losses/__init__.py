@@ -17,6 +17,7 @@ from contrastkit.losses.debiased import (
 )
 from contrastkit.losses.dino import DINOLoss, dino_loss
 from contrastkit.losses.info_nce import InfoNCELoss, info_nce
+from contrastkit.losses.matryoshka import MatryoshkaLoss, matryoshka_loss
 from contrastkit.losses.negative_cosine import NegativeCosineLoss, negative_cosine
 from contrastkit.losses.nt_xent import NTXentLoss, nt_xent
 from contrastkit.losses.siglip import SigLIPLoss, siglip_loss
@@ -34,6 +35,7 @@ __all__ = [
     "DebiasedNCELoss",
     "HardNegativeNCELoss",
     "InfoNCELoss",
+    "MatryoshkaLoss",
     "NTXentLoss",
     "NegativeCosineLoss",
     "SigLIPLoss",
@@ -49,6 +51,7 @@ __all__ = [
     "dino_loss",
     "hard_negative_nce",
     "info_nce",
+    "matryoshka_loss",
     "negative_cosine",
     "nt_xent",
     "siglip_loss",

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from contrastkit.losses import cosent, info_nce
+from contrastkit.losses.matryoshka import check_matryoshka_dims, matryoshka_loss
 from contrastkit.methods.base import MethodOutput, feature_dim
 from contrastkit.types import TextBatch, Tokens, check_positive
 
@@ -60,6 +61,13 @@ class SimCSE(nn.Module):
         positive_score: scored pairs at or above this score are also InfoNCE positive pairs
             (None: scored pairs feed CoSENT only).
         gather_distributed: keys, hard negatives and scored pairs of every process.
+        matryoshka_dims: Matryoshka representation learning (arXiv 2205.13147): both terms
+            are also applied to these nested prefixes of the embedding, e.g.
+            ``[384, 256, 128, 64, 32]`` (strictly descending, at most the encoder's width;
+            :class:`~contrastkit.losses.MatryoshkaLoss`), so that ``embed --dim K`` keeps
+            most of the quality. Needs the loss on what ``encode`` returns: no MLP head, or
+            ``mlp_only_train=False``. None: the full dimension only.
+        matryoshka_weights: one weight per Matryoshka dim (default 1 each; terms are summed).
 
     Example:
         >>> import torch
@@ -88,6 +96,8 @@ class SimCSE(nn.Module):
         cosent_temperature: float = 0.05,
         positive_score: float | None = None,
         gather_distributed: bool = False,
+        matryoshka_dims: list[int] | None = None,
+        matryoshka_weights: list[float] | None = None,
     ) -> None:
         super().__init__()
         check_positive("temperature", temperature)
@@ -97,6 +107,20 @@ class SimCSE(nn.Module):
         if positive_score is not None and not math.isfinite(positive_score):
             raise ValueError(f"positive_score must be a finite score or None, got {positive_score}")
         width = feature_dim(encoder)
+        self.matryoshka_dims: list[int] | None = None
+        self.matryoshka_weights: list[float] | None = None
+        if matryoshka_dims is not None:
+            if mlp_head and mlp_only_train:
+                raise ValueError(
+                    "matryoshka_dims trains prefixes of the embedding the loss sees, but with "
+                    "mlp_head = true and mlp_only_train = true that is the head's output, not "
+                    "what encode returns: set mlp_head = false or mlp_only_train = false"
+                )
+            self.matryoshka_dims, self.matryoshka_weights = check_matryoshka_dims(
+                matryoshka_dims, matryoshka_weights, embedding_dim=width
+            )
+        elif matryoshka_weights is not None:
+            raise ValueError("matryoshka_weights needs matryoshka_dims (one weight per dim)")
         self.encoder = encoder
         self.head = nn.Sequential(nn.Linear(width, width), nn.Tanh()) if mlp_head else None
         self.temperature = temperature
@@ -126,17 +150,31 @@ class SimCSE(nn.Module):
     ) -> MethodOutput:
         """The head, InfoNCE on the positive pairs and CoSENT on the scored pairs."""
         z = [self.head(h) if self.head is not None else h for h in embeddings]
+        logs: dict[str, float] = {}
+        if self.matryoshka_dims is None:
+            loss = self._terms(z, batch, logs)
+        else:  # the same terms on each nested prefix (logs: the largest prefix's)
+            loss = matryoshka_loss(
+                lambda *prefixes: self._terms(list(prefixes), batch, logs),
+                z,
+                dims=self.matryoshka_dims,
+                weights=self.matryoshka_weights,
+            )
+        return MethodOutput(loss, (z[0].detach(), z[1].detach()), logs)
+
+    def _terms(self, z: list[Tensor], batch: TextBatch, logs: dict[str, float]) -> Tensor:
+        """InfoNCE plus the weighted CoSENT term of embeddings ``z`` (logged once)."""
         z_a, z_b = z[0], z[1]
         # zero with a graph: a batch without positive or scored pairs still backpropagates
-        loss, logs = (z_a * 0.0).sum(), {}
+        loss = (z_a * 0.0).sum()
         contrastive = self._info_nce_term(z, batch)
         if contrastive is not None:
             loss = loss + contrastive
         ranking = self._cosent_term(z_a, z_b, batch)
         if ranking is not None:
             loss = loss + self.cosent_weight * ranking
-            logs["cosent"] = float(ranking.detach())
-        return MethodOutput(loss, (z_a.detach(), z_b.detach()), logs)
+            logs.setdefault("cosent", float(ranking.detach()))
+        return loss
 
     def _info_nce_term(self, z: list[Tensor], batch: TextBatch) -> Tensor | None:
         """InfoNCE of the positive pairs (None when too few in a single process)."""

@@ -104,6 +104,8 @@ class SentenceFeatures:
     def __init__(self, recipe: Recipe, method: nn.Module) -> None:
         self.device = resolve_device(recipe.train.device)
         self.method = method.to(self.device)
+        # the sts protocol reports each of these dims by default (None: not a Matryoshka run)
+        self.matryoshka_dims: list[int] | None = getattr(method, "matryoshka_dims", None)
 
     def encode_texts(self, texts: Sequence[str]) -> Tensor:
         encode: Any = self.method.encode_texts
