@@ -366,3 +366,17 @@ def read_recipe_file(path: str | Path) -> dict[str, Any]:
 def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     """Read a flat TOML recipe file and apply ``--set`` overrides, checking every key and value."""
     return recipe_from_dict(read_recipe_file(path), overrides)
+
+
+__all__ = [
+    "DataConfig",
+    "EvalConfig",
+    "ModelConfig",
+    "Recipe",
+    "load_recipe",
+    "method_keys",
+    "parse_override",
+    "read_recipe_file",
+    "recipe_from_dict",
+    "valid_keys",
+]

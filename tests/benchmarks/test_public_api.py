@@ -14,19 +14,7 @@ from pathlib import Path
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
-NOT_EXPORTED_YET = {
-    # contrastkit.recipe has no __all__; load_recipe and Recipe are in contrastkit.__all__
-    ("contrastkit.recipe", "recipe_from_dict"),
-    # the image batch source that fit trains from (benchmarked against DataLoaders)
-    ("contrastkit.data.views", "ViewSource"),
-    # the text data path that simcse_throughput.py times piece by piece
-    ("contrastkit.data.text", "load_text_corpus"),
-    ("contrastkit.data.text_batches", "LengthGroupedOrder"),
-    ("contrastkit.data.text_batches", "padding_fraction"),
-    ("contrastkit.data.text_corpus", "TextCorpus"),
-    ("contrastkit.data.text_source", "TextSource"),
-    ("contrastkit.data.text_source", "text_examples"),
-}
+NOT_EXPORTED_YET: set[tuple[str, str]] = set()
 
 
 def imported_names() -> list[tuple[str, str, str]]:

@@ -163,3 +163,6 @@ def unlabeled_sentences(
     corpus = TextCorpus(sentences, kind="sentences", source="WordNet + NLTK corpora")
     corpus.reasons = {f"shorter than {min_words} words": short, "duplicate": duplicates}
     return corpus
+
+
+__all__ = ["TEXT_CORPORA", "is_text_corpus", "load_text_corpus", "unlabeled_sentences"]

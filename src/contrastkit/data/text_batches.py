@@ -118,3 +118,6 @@ def padding_fraction(lengths: Tensor, batches: Sequence[Tensor]) -> float:
     padded = sum(int(lengths[b].max()) * len(b) for b in batches if len(b))
     real = sum(int(lengths[b].sum()) for b in batches)
     return 1 - real / padded if padded else 0.0
+
+
+__all__ = ["LengthGroupedOrder", "length_grouped_order", "padding_fraction"]

@@ -128,3 +128,6 @@ def read_bytes(path: str | Path, *, what: str) -> bytes:
     if not file.is_file():
         raise ValueError(f"{what} not found: {file}; check the path")
     return file.read_bytes()
+
+
+__all__ = ["Skips", "TextCorpus", "decoded_lines", "finish", "read_bytes"]

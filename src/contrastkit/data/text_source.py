@@ -250,3 +250,6 @@ def _apply(ops: Sequence[TokenOp], tokens: Tokens, generator: torch.Generator) -
     for op in ops:
         tokens = op(tokens, generator)
     return tokens
+
+
+__all__ = ["TextExamples", "TextSource", "group_ids", "text_examples"]

@@ -47,3 +47,6 @@ class ViewSource(ShuffledSource):
         labels = self.dataset.labels[indices] if self.dataset.labels is not None else None
         batch = ViewBatch(self.views(images, generator), labels)
         return batch.to(device, channels_last=self.channels_last)
+
+
+__all__ = ["ViewSource"]

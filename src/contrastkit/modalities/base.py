@@ -109,3 +109,6 @@ class Modality(Protocol):
     ) -> tuple[Tensor, str]:
         """Frozen features of ``data`` (``contrastkit embed``) and a line saying what they are."""
         ...
+
+
+__all__ = ["Modality", "Splits", "TrainingSetup"]
