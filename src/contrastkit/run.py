@@ -27,6 +27,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from contrastkit.distributed import rank
 from contrastkit.eval.health import HealthMonitor
 from contrastkit.methods.base import MethodOutput
 from contrastkit.modalities.base import Splits
@@ -196,13 +197,14 @@ class Run:
                     "original settings or into a new --out folder"
                 )
         self.folder.mkdir(parents=True, exist_ok=True)
-        _write_text(path, json.dumps(flat, indent=2) + "\n")
-        _write_text(self.folder / SPEC_NAME, json.dumps(self.spec, indent=2) + "\n")
+        if rank() == 0:  # with several processes, one writes
+            _write_text(path, json.dumps(flat, indent=2) + "\n")
+            _write_text(self.folder / SPEC_NAME, json.dumps(self.spec, indent=2) + "\n")
 
 
 def _write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename (never half written)."""
-    temporary = path.with_name(f".{path.name}.tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         temporary.write_text(text)
         os.replace(temporary, path)
