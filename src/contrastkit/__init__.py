@@ -6,6 +6,7 @@ The Python front door mirrors the command line one to one::
     contrastkit eval D --protocol knn                    contrastkit.load_run(D).evaluate(["knn"])
     contrastkit embed D --data X --out f.npy             features, what = run.embed("X")
     contrastkit report D                                 run.report()
+    contrastkit export D --format F --out E              run.export(F, E); contrastkit.load_model(E)
     contrastkit views --data digits --out v.png          contrastkit.views("digits", "v.png")
     contrastkit sweep --recipe R --set k=a,b --out D     contrastkit.sweep(R, ["k=a,b"], D)
     contrastkit demo                                     contrastkit.demo()
@@ -30,6 +31,7 @@ _LAZY = {
     "sweep": ("contrastkit.sweep", "run_sweep"),
     "demo": ("contrastkit.demo", "run_demo"),
     "format_table": ("contrastkit.results", "format_table"),
+    "load_model": ("contrastkit.export", "load_model"),
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -1,4 +1,5 @@
-"""The ``contrastkit`` command line: train, eval, embed, report, views, sweep, demo, losses.
+"""The ``contrastkit`` command line: train, eval, embed, export, report, views, sweep, demo,
+losses.
 
 ``main(argv)`` is importable and testable; it returns the exit code instead of raising: 0
 success, 1 training diverged, 2 user error, 130 interrupted by Ctrl-C (after saving a
@@ -85,6 +86,16 @@ def _embed(args: argparse.Namespace) -> int:
     )
     np.save(args.out, features.numpy())
     print(f"wrote {tuple(features.shape)} features of {what} to {args.out}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from contrastkit.run import load_run
+
+    path = load_run(args.run).export(args.format, args.out)
+    print(
+        f"wrote the {args.format} export of {args.run} to {path} (model card: {path / 'README.md'})"
+    )
     return 0
 
 
@@ -188,6 +199,19 @@ def _add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     embed.add_argument("--out", required=True, type=Path, help="output .npy path")
     embed.set_defaults(handler=_embed)
+
+    export = commands.add_parser(
+        "export", help="write a trained model in a format other tools load, with a model card"
+    )
+    export.add_argument("run", type=Path, help="run folder")
+    export.add_argument(
+        "--format",
+        required=True,
+        help="backbone or onnx (image runs); sentence-transformers, huggingface or onnx (text "
+        "runs); two_tower (image-text runs)",
+    )
+    export.add_argument("--out", required=True, type=Path, help="a new or empty folder")
+    export.set_defaults(handler=_export)
 
     views = commands.add_parser(
         "views", help="write a PNG grid of images and their augmented views"

@@ -1,5 +1,5 @@
 """The only place where a string becomes a class: losses, methods, modalities, evaluation
-protocols, encoders, views, data sets.
+protocols, encoders, views, data sets, export formats.
 
 A new method, loss or protocol is one line here; a new modality is one package under
 ``contrastkit/modalities/`` plus one line in :func:`modalities`.
@@ -23,6 +23,12 @@ from contrastkit.eval.protocol import EvalProtocol
 from contrastkit.eval.retrieval import RETRIEVAL
 from contrastkit.eval.sts import STS
 from contrastkit.eval.zero_shot import ZERO_SHOT
+from contrastkit.export.backbone import write_backbone
+from contrastkit.export.format import ExportFormat
+from contrastkit.export.huggingface import write_huggingface
+from contrastkit.export.onnx_model import write_onnx
+from contrastkit.export.sentence_transformers import write_sentence_transformers
+from contrastkit.export.two_tower import write_two_tower
 from contrastkit.transforms.recipes import RECIPES as VIEW_RECIPES
 
 
@@ -99,9 +105,47 @@ METHODS: dict[str, MethodEntry] = {
 
 PROTOCOLS: dict[str, EvalProtocol] = {p.name: p for p in (KNN, LINEAR, STS, RETRIEVAL, ZERO_SHOT)}
 
+EXPORT_FORMATS: dict[str, ExportFormat] = {
+    f.name: f
+    for f in (
+        ExportFormat(
+            "backbone",
+            ("image",),
+            write_backbone,
+            "The image encoder as safetensors (torchvision names for ResNets), the JSON that "
+            "rebuilds it, and its preprocessing.",
+        ),
+        ExportFormat(
+            "sentence-transformers",
+            ("text",),
+            write_sentence_transformers,
+            "A sentence-transformers folder (Transformer, Pooling, Dense where the run used one).",
+        ),
+        ExportFormat(
+            "huggingface",
+            ("text",),
+            write_huggingface,
+            "The Transformer and tokenizer, saved with save_pretrained.",
+        ),
+        ExportFormat(
+            "onnx",
+            ("image", "text"),
+            write_onnx,
+            "The encoder as ONNX with dynamic batch (and sequence) axes, checked with onnxruntime.",
+        ),
+        ExportFormat(
+            "two_tower",
+            ("image_text",),
+            write_two_tower,
+            "Both towers, projections and logit scale as safetensors; contrastkit.load_model.",
+        ),
+    )
+}
+
 __all__ = [
     "DATASETS",
     "ENCODERS",
+    "EXPORT_FORMATS",
     "LOSSES",
     "METHODS",
     "PROTOCOLS",
@@ -109,6 +153,7 @@ __all__ = [
     "build_encoder",
     "build_loss",
     "build_method",
+    "export_format",
     "modalities",
     "modality_of",
     "protocols_for",
@@ -190,3 +235,24 @@ def build_method(name: str, encoder: nn.Module, **hyperparameters: object) -> nn
             f"method {name!r} does not take {', '.join(unknown)}; it takes {', '.join(accepted)}"
         )
     return cls(encoder, **hyperparameters)
+
+
+def export_format(name: str, modality: str) -> ExportFormat:
+    """The export format ``name`` for a run of ``modality``; a ``ValueError`` names the formats
+    that apply.
+
+    Example:
+        >>> export_format("onnx", "text").name
+        'onnx'
+    """
+    applies = [n for n, f in EXPORT_FORMATS.items() if modality in f.modalities]
+    if name not in EXPORT_FORMATS:
+        raise ValueError(
+            f"unknown export format {name!r}; choose one of {', '.join(EXPORT_FORMATS)} "
+            f"({', '.join(applies)} for {modality} runs)"
+        )
+    if modality not in EXPORT_FORMATS[name].modalities:
+        raise ValueError(
+            f"format {name!r} does not apply to {modality} runs; choose one of {', '.join(applies)}"
+        )
+    return EXPORT_FORMATS[name]

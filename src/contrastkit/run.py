@@ -169,6 +169,15 @@ class Run:
         was embedded."""
         return self.modality.embed(self.recipe, self.method, self.splits, data, split, skip_corrupt)
 
+    def export(self, format: str, out: str | Path) -> Path:
+        """Write the trained model in ``format`` (``contrastkit export --help``; the names of
+        :data:`contrastkit.registry.EXPORT_FORMATS` that apply to the run's modality) into the
+        new or empty folder ``out``, with a model card; returns ``out``."""
+        from contrastkit.export import write_export
+        from contrastkit.registry import export_format
+
+        return write_export(self, export_format(format, self.modality.name), out)
+
     def report(self, *, max_points: int = 2000) -> Path:
         """Write ``report.html`` (:func:`contrastkit.report.write_report`) and return its path."""
         from contrastkit.report import write_report
