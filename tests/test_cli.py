@@ -155,7 +155,17 @@ def test_ctrl_c_exits_130_without_a_traceback(
 
     monkeypatch.setattr(Run, "train", interrupt)
     assert main(["train", "--recipe", str(RECIPE), "--out", str(tmp_path / "r")]) == 130
-    assert "interrupted" in capsys.readouterr().err
+    assert capsys.readouterr().err == "contrastkit train: interrupted\n"
+
+    def abort(*args: object, **kwargs: object) -> None:  # what a second Ctrl-C raises
+        from contrastkit.train.interrupt import StopRequest
+
+        raise KeyboardInterrupt(StopRequest.ABORTED)
+
+    monkeypatch.setattr(Run, "train", abort)
+    assert main(["train", "--recipe", str(RECIPE), "--out", str(tmp_path / "r")]) == 130
+    err = capsys.readouterr().err
+    assert "second Ctrl-C" in err and "Traceback" not in err
 
 
 def test_warnings_print_as_one_line(

@@ -286,8 +286,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, OSError) as error:  # bad input, or a path that cannot be read or written
         print(f"contrastkit {args.command}: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"contrastkit {args.command}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as interrupt:  # a second Ctrl-C, or Ctrl-C outside training
+        print(f"contrastkit {args.command}: {str(interrupt) or 'interrupted'}", file=sys.stderr)
         return INTERRUPTED
     except RuntimeError as error:
         from contrastkit.train.loop import TrainingDivergedError
