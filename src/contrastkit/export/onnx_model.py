@@ -18,7 +18,10 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from contrastkit.encoders.text.encoder import TextEncoder
+from contrastkit.encoders.text.small import SmallTransformer
 from contrastkit.export.text import kept_head, text_encoder
+from contrastkit.export.traceable import TraceableSmallTransformer
 from contrastkit.types import Tokens
 
 ONNX_NAME = "model.onnx"
@@ -60,6 +63,10 @@ def _graph(run: Any) -> tuple[nn.Module, tuple[Tensor, ...], dict[str, Any]]:
         "max_length": min(128, encoder.max_positions),
         "pooler": encoder.pooler,
     }
+    if isinstance(encoder.backbone, SmallTransformer):
+        # the same parameters behind a traceable backbone (the run's encoder is left as it is)
+        traceable = TraceableSmallTransformer(encoder.backbone)
+        encoder = TextEncoder(traceable, encoder.tokenizer, pooler=encoder.pooler)
     graph = TextGraph(encoder, kept_head(method)).eval()
     return graph, (tokens.input_ids, tokens.attention_mask), config
 
@@ -71,6 +78,24 @@ def onnx_session(path: Path) -> Any:
     return onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 
+def _export(
+    module: nn.Module, inputs: tuple[Tensor, ...], path: Path, names: list[str], axes: Any
+) -> None:
+    """The TorchScript exporter (``dynamo=False``: no onnxscript needed), opset 17."""
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the tracer's warnings about Python values
+        torch.onnx.export(
+            module,
+            inputs,
+            str(path),
+            input_names=names,
+            output_names=["features"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
+
+
 def write_onnx(run: Any, folder: Path) -> str:
     """Write ``model.onnx`` and ``onnx.json`` (and ``tokenizer.json`` for text); returns the
     card's "how to load"."""
@@ -78,19 +103,15 @@ def write_onnx(run: Any, folder: Path) -> str:
     names = list(config["inputs"])
     axes = {name: {0: "batch", 1: "sequence"} if len(names) > 1 else {0: "batch"} for name in names}
     path = folder / ONNX_NAME
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")  # the TorchScript exporter's tracer warnings
-        torch.onnx.export(
-            module,
-            inputs,
-            str(path),
-            input_names=names,
-            output_names=["features"],
-            dynamic_axes={**axes, "features": {0: "batch"}},
-            opset_version=17,
-            dynamo=False,
-        )
-    expected = module(*inputs).numpy()
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    # nn.TransformerEncoderLayer's fused inference kernel has no ONNX form: trace the plain ops
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        _export(module, inputs, path, names, {**axes, "features": {0: "batch"}})
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
+    with torch.no_grad():
+        expected = module(*inputs).numpy()
     feeds = {name: tensor.numpy() for name, tensor in zip(names, inputs, strict=True)}
     (got,) = onnx_session(path).run(["features"], feeds)
     error = float(np.abs(got - expected).max())
