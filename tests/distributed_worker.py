@@ -99,6 +99,10 @@ CASES: dict[str, Case] = {
         _scores(m, m(a)), _scores(m, m(b))
     ),
     "dino": lambda m, a, b, y: _dino(m, a, b),
+    # Matryoshka: NT-Xent on the full embedding and on its first 3 and 1 coordinates
+    "matryoshka": lambda m, a, b, y: losses.MatryoshkaLoss(
+        losses.NTXentLoss(gather_distributed=True), dims=[OUT_DIM, 3, 1], weights=[1.0, 0.5, 2.0]
+    )(m(a), m(b)),
     # The tiled losses (chunk_size: blocks of 3 rows, which divides no local batch's 2B rows).
     "nt_xent_tiled": lambda m, a, b, y: losses.NTXentLoss(gather_distributed=True, chunk_size=3)(
         m(a), m(b)
@@ -128,6 +132,7 @@ TILED_CASES = tuple(name for name in CASES if name.endswith("_tiled"))
 SPLITS = {"equal": [4, 4], "unequal": [3, 5]}
 UNEQUAL_CASES = (
     "nt_xent",
+    "matryoshka",
     "info_nce",
     "supcon",
     "clip",

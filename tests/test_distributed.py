@@ -78,6 +78,7 @@ CASE_NAMES = [
             "vicreg",
             "swav",
             "dino",
+            "matryoshka",
             "center",
             *TILED,
         )
@@ -86,6 +87,7 @@ CASE_NAMES = [
         f"{name}/unequal"
         for name in (
             "nt_xent",
+            "matryoshka",
             "info_nce",
             "supcon",
             "clip",
@@ -130,5 +132,6 @@ def test_every_loss_is_covered() -> None:
         "VICRegLoss",
         "SwAVLoss",
         "DINOLoss",
+        "MatryoshkaLoss",  # wrapping NTXentLoss
     }
     assert classes == covered

@@ -82,10 +82,18 @@ def _embed(args: argparse.Namespace) -> int:
     from contrastkit.run import load_run
 
     features, what = load_run(args.run).embed(
-        args.data, split=args.split, skip_corrupt=args.skip_corrupt
+        args.data,
+        split=args.split,
+        skip_corrupt=args.skip_corrupt,
+        dim=args.dim,
+        precision=args.precision,
     )
-    np.save(args.out, features.numpy())
-    print(f"wrote {tuple(features.shape)} features of {what} to {args.out}")
+    array = features.numpy()
+    np.save(args.out, array)
+    print(
+        f"wrote {array.shape} {array.dtype} features of {what} to {args.out} "
+        f"({array.shape[1] * array.itemsize} bytes per vector, {args.precision})"
+    )
     return 0
 
 
@@ -196,6 +204,17 @@ def _add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         "--skip-corrupt",
         action="store_true",
         help="image folders: leave out unreadable files (counted; rows then skip them)",
+    )
+    embed.add_argument(
+        "--dim",
+        type=int,
+        help="keep the first DIM dimensions, re-normalized (a run trained with matryoshka_dims)",
+    )
+    embed.add_argument(
+        "--precision",
+        default="float32",
+        help="float32 (default), int8 (per-dimension ranges calibrated on the embedded set) or "
+        "binary (sign bits packed 8 per byte, uint8)",
     )
     embed.add_argument("--out", required=True, type=Path, help="output .npy path")
     embed.set_defaults(handler=_embed)

@@ -162,12 +162,32 @@ class Run:
         return path
 
     def embed(
-        self, data: str | None = None, *, split: str = "test", skip_corrupt: bool = False
+        self,
+        data: str | None = None,
+        *,
+        split: str = "test",
+        skip_corrupt: bool = False,
+        dim: int | None = None,
+        precision: str = "float32",
     ) -> tuple[Tensor, str]:
         """Frozen features (N, D) of ``data`` (see ``contrastkit embed --help``; default: the
         run's own data set where the modality has one), on the CPU, and a line saying what
-        was embedded."""
-        return self.modality.embed(self.recipe, self.method, self.splits, data, split, skip_corrupt)
+        was embedded.
+
+        ``dim``: keep the first ``dim`` coordinates, re-normalized (for a run trained with
+        ``matryoshka_dims``). ``precision``: ``float32``, ``int8`` (int8 tensor, per-dimension
+        ranges calibrated on these embeddings) or ``binary`` (sign bits packed 8 per byte,
+        uint8 (N, ceil(D / 8))); see :mod:`contrastkit.eval.compression`.
+        """
+        from contrastkit.eval.compression import check_precision, quantize, truncate
+
+        check_precision(precision)
+        features, what = self.modality.embed(
+            self.recipe, self.method, self.splits, data, split, skip_corrupt
+        )
+        if dim is not None:
+            features = truncate(features, dim)
+        return quantize(features, precision), what
 
     def export(self, format: str, out: str | Path) -> Path:
         """Write the trained model in ``format`` (``contrastkit export --help``; the names of

@@ -228,3 +228,45 @@ def test_bad_inputs_are_named() -> None:
         SimCSE(FakeTextEncoder(), cosent_weight=-1.0)
     with pytest.raises(ValueError, match="feature_dim"):
         SimCSE(nn.Linear(3, 3))
+
+
+def test_matryoshka_dims_sum_both_terms_over_prefixes() -> None:
+    method = SimCSE(
+        FakeTextEncoder(dropout=0.0),
+        mlp_head=False,
+        cosent_weight=0.5,
+        positive_score=4.0,
+        matryoshka_dims=[16, 8, 4],
+        matryoshka_weights=[1.0, 1.0, 2.0],
+    )
+    batch = scored()
+    output = method(batch, progress=0.0)
+    h_a, h_b = (method.encoder(t) for t in (batch.anchor, batch.positive))
+    assert batch.scores is not None
+    pairs = torch.tensor([True, True, False, True, False, False, True, False])
+    rows = torch.isfinite(batch.scores)
+    expected = sum(
+        weight
+        * (
+            info_nce(h_a[pairs, :d], h_b[pairs, :d], temperature=0.05)
+            + 0.5 * cosent(h_a[rows, :d], h_b[rows, :d], batch.scores[rows])
+        )
+        for d, weight in ((16, 1.0), (8, 1.0), (4, 2.0))
+    )
+    assert_close(output.loss, expected)
+    full = cosent(h_a[rows], h_b[rows], batch.scores[rows]).detach()
+    assert output.logs["cosent"] == pytest.approx(float(full))  # the full dim's term
+    assert_finite_training(method, supervised)  # hard negatives are truncated too
+
+
+def test_matryoshka_dims_are_checked() -> None:
+    with pytest.raises(ValueError, match="exceed the embedding dimension 16"):
+        SimCSE(FakeTextEncoder(), mlp_head=False, matryoshka_dims=[32, 8])
+    with pytest.raises(ValueError, match="strictly descending"):
+        SimCSE(FakeTextEncoder(), mlp_head=False, matryoshka_dims=[8, 16])
+    with pytest.raises(ValueError, match="mlp_head = false or mlp_only_train = false"):
+        SimCSE(FakeTextEncoder(), matryoshka_dims=[16, 8])
+    with pytest.raises(ValueError, match="needs matryoshka_dims"):
+        SimCSE(FakeTextEncoder(), matryoshka_weights=[1.0])
+    kept_head = SimCSE(FakeTextEncoder(), mlp_only_train=False, matryoshka_dims=[16, 8])
+    assert kept_head.matryoshka_dims == [16, 8]

@@ -84,10 +84,10 @@ def quantize_int8(embeddings: Tensor, ranges: tuple[Tensor, Tensor] | None = Non
     empty (min == max) maps to -128.
 
     Example:
-        >>> quantize_int8(torch.tensor([[0.0, 1.0], [1.0, -1.0], [0.5, 0.0]]))
+        >>> quantize_int8(torch.tensor([[0.0, 1.0], [1.0, -1.0], [0.2, 0.6]]))
         tensor([[-128,  127],
                 [ 127, -128],
-                [   0,    0]], dtype=torch.int8)
+                [ -77,   76]], dtype=torch.int8)
     """
     _check("embeddings", embeddings)
     minimum, maximum = int8_ranges(embeddings) if ranges is None else ranges
