@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +76,12 @@ def text_recipe(tmp_path: Path, **values: object) -> dict[str, object]:
         **FAST,
         **values,
     }
+
+
+@pytest.fixture(scope="session")
+def make_text_recipe() -> Callable[..., dict[str, object]]:
+    """:func:`text_recipe`, for tests that train a text run of their own."""
+    return text_recipe
 
 
 @pytest.fixture(scope="session")
