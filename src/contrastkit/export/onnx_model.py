@@ -41,6 +41,16 @@ class TextGraph(nn.Module):
         return h if self.head is None else self.head(h)
 
 
+def text_graph(encoder: Any, head: nn.Module | None = None) -> TextGraph:
+    """A text encoder (and head) as the traceable module :func:`export_module` takes: the small
+    Transformer's attention is rewritten with plain ops over the same parameters (the encoder
+    passed in is left as it is)."""
+    if isinstance(encoder.backbone, SmallTransformer):
+        traceable = TraceableSmallTransformer(encoder.backbone)
+        encoder = TextEncoder(traceable, encoder.tokenizer, pooler=encoder.pooler)
+    return TextGraph(encoder, head).eval()
+
+
 def _graph(run: Any) -> tuple[nn.Module, tuple[Tensor, ...], dict[str, Any]]:
     """The module to export, example inputs, and the export's description."""
     method = run.method.cpu().eval()
@@ -63,11 +73,7 @@ def _graph(run: Any) -> tuple[nn.Module, tuple[Tensor, ...], dict[str, Any]]:
         "max_length": min(128, encoder.max_positions),
         "pooler": encoder.pooler,
     }
-    if isinstance(encoder.backbone, SmallTransformer):
-        # the same parameters behind a traceable backbone (the run's encoder is left as it is)
-        traceable = TraceableSmallTransformer(encoder.backbone)
-        encoder = TextEncoder(traceable, encoder.tokenizer, pooler=encoder.pooler)
-    graph = TextGraph(encoder, kept_head(method)).eval()
+    graph = text_graph(encoder, kept_head(method))
     return graph, (tokens.input_ids, tokens.attention_mask), config
 
 
@@ -78,22 +84,37 @@ def onnx_session(path: Path) -> Any:
     return onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 
-def _export(
+def export_module(
     module: nn.Module, inputs: tuple[Tensor, ...], path: Path, names: list[str], axes: Any
 ) -> None:
-    """The TorchScript exporter (``dynamo=False``: no onnxscript needed), opset 17."""
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")  # the tracer's warnings about Python values
-        torch.onnx.export(
-            module,
-            inputs,
-            str(path),
-            input_names=names,
-            output_names=["features"],
-            dynamic_axes=axes,
-            opset_version=17,
-            dynamo=False,
-        )
+    """Write ``module`` (eval mode) as ONNX to ``path``: the TorchScript exporter
+    (``dynamo=False``: no onnxscript needed), opset 17, with nn.TransformerEncoderLayer's
+    fused inference kernel switched off (it has no ONNX form).
+
+    Args:
+        module: maps ``inputs`` to one (B, F) tensor, named ``features`` in the graph.
+        inputs: example inputs.
+        path: the ``.onnx`` file to write.
+        names: the graph's input names, one per input.
+        axes: ``dynamic_axes`` of ``torch.onnx.export`` (input and output name -> axes).
+    """
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")  # the tracer's warnings about Python values
+            torch.onnx.export(
+                module,
+                inputs,
+                str(path),
+                input_names=names,
+                output_names=["features"],
+                dynamic_axes=axes,
+                opset_version=17,
+                dynamo=False,
+            )
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
 
 
 def write_onnx(run: Any, folder: Path) -> str:
@@ -103,13 +124,7 @@ def write_onnx(run: Any, folder: Path) -> str:
     names = list(config["inputs"])
     axes = {name: {0: "batch", 1: "sequence"} if len(names) > 1 else {0: "batch"} for name in names}
     path = folder / ONNX_NAME
-    fastpath = torch.backends.mha.get_fastpath_enabled()
-    # nn.TransformerEncoderLayer's fused inference kernel has no ONNX form: trace the plain ops
-    torch.backends.mha.set_fastpath_enabled(False)
-    try:
-        _export(module, inputs, path, names, {**axes, "features": {0: "batch"}})
-    finally:
-        torch.backends.mha.set_fastpath_enabled(fastpath)
+    export_module(module, inputs, path, names, {**axes, "features": {0: "batch"}})
     with torch.no_grad():
         expected = module(*inputs).numpy()
     feeds = {name: tensor.numpy() for name, tensor in zip(names, inputs, strict=True)}
@@ -138,3 +153,6 @@ def write_onnx(run: Any, folder: Path) -> str:
             "Inputs, preprocessing and tokenizer are described in `onnx.json`.",
         ]
     )
+
+
+__all__ = ["TextGraph", "export_module", "onnx_session", "text_graph", "write_onnx"]
