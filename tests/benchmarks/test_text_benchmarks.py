@@ -91,3 +91,21 @@ def test_stsb_cosent_peer_quick(tmp_path: Path) -> None:
     assert all(math.isfinite(value) for _, value in results["dev_checks"])
     assert_finite(results, ["base_dev", "best_dev"])
     check_run_record(results, out)
+
+
+@pytest.mark.slow
+@needs_text_data
+def test_matryoshka_minilm_quick(tmp_path: Path) -> None:
+    script = load_script("quality/matryoshka_minilm.py")
+    out, run_dir = tmp_path / "matryoshka.json", tmp_path / "runs"
+    args = ["--quick", "--allow-dirty", "--run-dir", str(run_dir), "--out", str(out)]
+    results = script.main(args)
+    for name in ("base", "without", "with"):
+        for precision in ("float32", "int8", "binary"):
+            assert set(results[name]["mean"][precision]) == {384, 64, 32}, (name, precision)
+            assert all(math.isfinite(v) for v in results[name]["mean"][precision].values())
+    assert results["with"]["runs"][0]["steps"] == 4 and isinstance(results["target_met"], bool)
+    assert (run_dir / "with_seed0" / "eval.json").is_file()
+    check_run_record(results, out)
+    with pytest.raises(SystemExit, match="--overwrite"):  # a trained run is never resumed silently
+        script.main(args)

@@ -104,11 +104,15 @@ def test_similarities_per_precision() -> None:
     torch.testing.assert_close(
         pair_similarity(a, b, "float32"), F.cosine_similarity(a.double(), b.double())
     )
-    hamming = ((a > 0) != (b > 0)).sum(dim=1).double()
-    torch.testing.assert_close(pair_similarity(a, b, "binary"), -hamming)
-    # int8: close to the float dot product (ranges calibrated on both sets)
-    int8 = pair_similarity(a, b, "int8")
-    torch.testing.assert_close(int8, (a * b).sum(dim=1).double(), atol=0.2, rtol=0.05)
+    hamming = hamming_distance(quantize_binary(a), quantize_binary(b)).double()
+    torch.testing.assert_close(pair_similarity(a, b, "binary"), 1 - 2 * hamming / 16)
+    # int8: the cosine of the vectors after a round trip through int8 (calibrated on both)
+    ranges = int8_ranges(torch.cat([a, b]))
+    a8, b8 = (dequantize_int8(quantize_int8(x, ranges), ranges).double() for x in (a, b))
+    torch.testing.assert_close(pair_similarity(a, b, "int8"), F.cosine_similarity(a8, b8))
+    assert (
+        float((pair_similarity(a, b, "int8") - pair_similarity(a, b, "float32")).abs().max()) < 0.05
+    )
     matrix = similarity_matrix(a, b, "binary")
     assert matrix.shape == (5, 5)
-    torch.testing.assert_close(matrix.diagonal(), -hamming)
+    torch.testing.assert_close(matrix.diagonal(), 1 - 2 * hamming / 16)

@@ -142,3 +142,57 @@ def test_image_text_layout_errors() -> None:
         image_text_retrieval(torch.eye(3), torch.eye(3), text_to_image=torch.tensor([0, 1]))
     with pytest.raises(ValueError, match="image 2 has no caption"):
         image_text_retrieval(torch.eye(3), torch.eye(3), text_to_image=torch.tensor([0, 1, 1]))
+
+
+class _FakePairs:
+    """An image-text evaluation context: 6 images, 2 noisy captions each, 16 dims."""
+
+    def test_pairs(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, str]:
+        generator = torch.Generator().manual_seed(0)
+        images = torch.randn(6, 16, generator=generator)
+        owners = torch.arange(6).repeat_interleave(2)
+        texts = images[owners] + 0.8 * torch.randn(12, 16, generator=generator)
+        return images, texts, owners, "fake"
+
+
+def test_retrieval_per_dim_and_precision() -> None:
+    from contrastkit.eval.compression import hamming_distance, quantize_binary, truncate
+    from contrastkit.eval.retrieval import RetrievalParams, retrieval_protocol
+    from contrastkit.registry import PROTOCOLS
+
+    params = RetrievalParams(eval_dims=[8, 4], eval_precisions=["float32", "binary"])
+    (record,) = retrieval_protocol(_FakePairs(), params)
+    entries = {(e["dim"], e["precision"]): e for e in record["metrics"]["compressed"]}
+    assert list(entries) == [
+        (16, "binary"),
+        (8, "float32"),
+        (8, "binary"),
+        (4, "float32"),
+        (4, "binary"),
+    ]
+    assert entries[(8, "binary")]["bytes"] == 1 and entries[(8, "float32")]["bytes"] == 32
+    images, texts, owners, _ = _FakePairs().test_pairs()
+    plain = image_text_retrieval(truncate(images, 8), truncate(texts, 8), text_to_image=owners)
+    assert (
+        entries[(8, "float32")]["text_to_image r@1"]
+        == plain["metrics"]["text_to_image"]["recall@1"]
+    )
+    # binary: text-to-image rank by Hamming distance, ties counted against the query
+    distance = hamming_distance(
+        quantize_binary(texts[:, :4]), quantize_binary(images[:, :4]), pairwise=True
+    )
+    own = distance[torch.arange(12), owners]
+    others = (distance <= own[:, None]).sum(dim=1) - 1
+    assert entries[(4, "binary")]["text_to_image r@1"] == float((others == 0).double().mean())
+    assert "Hamming" in record["params"]["similarity_per_precision"]["binary"]
+    cells = dict(PROTOCOLS["retrieval"].cells(record))
+    assert "mean R@1 @8 (float32/binary)" in cells
+
+
+def test_retrieval_params_are_checked() -> None:
+    from contrastkit.eval.retrieval import RetrievalParams, retrieval_protocol
+
+    with pytest.raises(ValueError, match="choose from float32, int8, binary"):
+        RetrievalParams(eval_precisions=["float16"])
+    with pytest.raises(ValueError, match="exceed the embedding dimension 16"):
+        retrieval_protocol(_FakePairs(), RetrievalParams(eval_dims=[32]))

@@ -9,10 +9,11 @@
   ``numpy.packbits`` order (the first coordinate is the most significant bit of byte 0);
   compared by :func:`hamming_distance`, the number of differing bits.
 
-Similarity used by the evaluation protocols per precision (:func:`pair_similarity`,
-:func:`similarity_matrix`): cosine for float32, the dot product of the dequantized int8
-vectors (``min + (code + 128) * step`` per dimension, ranges calibrated on the evaluated set),
-and minus the Hamming distance for binary.
+Similarity used by the evaluation protocols per precision (:func:`comparable`,
+:func:`pair_similarity`, :func:`similarity_matrix`, :data:`SIMILARITY`): cosine for float32;
+the cosine of the dequantized int8 vectors (``min + (code + 128) * step`` per dimension, ranges
+calibrated on the evaluated set); for binary ``1 - 2 * hamming / D``, a linear function of the
+Hamming distance, so rankings and correlations are those of the Hamming distance.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ from torch import Tensor
 PRECISIONS = ("float32", "int8", "binary")
 SIMILARITY = {
     "float32": "cosine",
-    "int8": "dot product of the dequantized int8 vectors (ranges calibrated on the evaluated set)",
-    "binary": "minus the Hamming distance of the sign bits",
+    "int8": "cosine of the dequantized int8 vectors (ranges calibrated on the evaluated set)",
+    "binary": "1 - 2 * Hamming distance / D of the sign bits (linear in the Hamming distance)",
 }
 # number of 1 bits of every byte value
 _POPCOUNT = torch.tensor([bin(value).count("1") for value in range(256)], dtype=torch.int64)
@@ -165,36 +166,34 @@ def bytes_per_vector(dim: int, precision: str) -> int:
     return {"float32": 4 * dim, "int8": dim, "binary": (dim + 7) // 8}[precision]
 
 
-def _int8_round_trip(embeddings: Tensor) -> Tensor:
-    """float64 values of ``embeddings`` after int8 quantization calibrated on themselves."""
-    ranges = int8_ranges(embeddings)
-    return dequantize_int8(quantize_int8(embeddings, ranges), ranges).double()
+def comparable(embeddings: Sequence[Tensor], precision: str) -> list[Tensor]:
+    """Float64 versions of several sets of float (N_i, D) embeddings whose cosine similarity is
+    the similarity at ``precision``: float32 as they are; int8 dequantized after quantization
+    with ranges calibrated on all the sets together; binary as sign vectors (+1 where the
+    coordinate is > 0, else -1), whose cosine is ``1 - 2 * hamming / D``, a linear function of
+    the Hamming distance of the packed bits, so it ranks and correlates as Hamming does."""
+    check_precision(precision)
+    both = torch.cat([e.detach().double() for e in embeddings])
+    if precision == "int8":
+        ranges = int8_ranges(both)
+        both = dequantize_int8(quantize_int8(both, ranges), ranges).double()
+    elif precision == "binary":
+        both = torch.where(both > 0, 1.0, -1.0).double()
+    return list(both.split([e.shape[0] for e in embeddings]))
 
 
 def pair_similarity(first: Tensor, second: Tensor, precision: str) -> Tensor:
     """(N,) float64 similarity of row i of ``first`` and of ``second`` (float (N, D) each) at
-    ``precision`` (see the module docstring); int8 ranges are calibrated on both sets."""
-    check_precision(precision)
-    if precision == "float32":
-        return F.cosine_similarity(first.double(), second.double(), dim=1)
-    if precision == "int8":
-        both = _int8_round_trip(torch.cat([first, second]))
-        return (both[: first.shape[0]] * both[first.shape[0] :]).sum(dim=1)
-    return -hamming_distance(quantize_binary(first), quantize_binary(second)).double()
+    ``precision`` (:data:`SIMILARITY`); int8 ranges are calibrated on both sets."""
+    a, b = comparable([first, second], precision)
+    return F.cosine_similarity(a, b, dim=1)
 
 
 def similarity_matrix(query: Tensor, gallery: Tensor, precision: str) -> Tensor:
     """(Q, G) float64 similarities of every query to every gallery row at ``precision``; int8
     ranges are calibrated on queries and gallery together."""
-    check_precision(precision)
-    if precision == "float32":
-        return F.normalize(query.double(), dim=1) @ F.normalize(gallery.double(), dim=1).T
-    if precision == "int8":
-        both = _int8_round_trip(torch.cat([query, gallery]))
-        return both[: query.shape[0]] @ both[query.shape[0] :].T
-    return -hamming_distance(
-        quantize_binary(query), quantize_binary(gallery), pairwise=True
-    ).double()
+    a, b = comparable([query, gallery], precision)
+    return F.normalize(a, dim=1) @ F.normalize(b, dim=1).T
 
 
 def check_eval_dims(dims: Any) -> None:
@@ -235,3 +234,18 @@ def compressed_cells(record: dict[str, Any], label: str, key: str) -> list[tuple
         )
         for dim, entries in by_dim.items()
     ]
+
+
+def compressed_settings(
+    width: int, dims: list[int] | None, precisions: list[str]
+) -> list[tuple[int, str]]:
+    """The (dim, precision) pairs to report besides (width, float32): every dim of ``dims``
+    and the full ``width``, at every precision, largest dim first."""
+    too_large = [d for d in dims or [] if d > width]
+    if too_large:
+        raise ValueError(
+            f"eval_dims {too_large} exceed the embedding dimension {width}; "
+            f"use dims of at most {width}"
+        )
+    every = sorted({width, *(dims or [])}, reverse=True)
+    return [(d, p) for d in every for p in precisions if (d, p) != (width, "float32")]

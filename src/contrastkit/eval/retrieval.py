@@ -21,6 +21,7 @@ Definitions, for one query with relevant set ``R`` and similarities ``s``:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -28,6 +29,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from contrastkit.eval.compression import (
+    SIMILARITY,
+    bytes_per_vector,
+    check_eval_dims,
+    check_eval_precisions,
+    comparable,
+    compressed_cells,
+    compressed_settings,
+    truncate,
+)
 from contrastkit.eval.protocol import EvalProtocol, ImageTextEmbedder, Record
 
 Ties = Literal["pessimistic", "optimistic"]
@@ -281,11 +292,54 @@ def image_text_retrieval(
     return {"protocol": "image_text_retrieval", "params": params, "metrics": metrics}
 
 
-def retrieval_protocol(context: ImageTextEmbedder, params: object) -> list[Record]:
-    """Image-to-text and text-to-image recall@1/5/10 on the test split, all captions."""
+@dataclass(frozen=True)
+class RetrievalParams:
+    """Recipe keys of the ``retrieval`` protocol."""
+
+    # also report these prefix dims of the embeddings (truncated, re-normalized)
+    eval_dims: list[int] | None = None
+    # also report these precisions (float32, int8, binary) at every dim, with bytes per vector
+    eval_precisions: list[str] = field(default_factory=lambda: ["float32"])
+
+    def __post_init__(self) -> None:
+        check_eval_dims(self.eval_dims)
+        check_eval_precisions(self.eval_precisions)
+
+
+def retrieval_protocol(context: ImageTextEmbedder, params: RetrievalParams) -> list[Record]:
+    """Image-to-text and text-to-image recall@1/5/10 on the test split, all captions; with
+    ``eval_dims`` or ``eval_precisions`` also each truncated dim and precision
+    (``metrics["compressed"]``: recall@1 and MRR of both directions, bytes per vector)."""
     image_emb, text_emb, owners, name = context.test_pairs()
     record = image_text_retrieval(image_emb, text_emb, text_to_image=owners)
     record["params"]["dataset"] = name
+    width = image_emb.shape[1]
+    dims = params.eval_dims
+    if dims is None:
+        dims = getattr(context, "matryoshka_dims", None)
+    settings = compressed_settings(width, dims, list(params.eval_precisions))
+    record["params"]["dim"], record["params"]["bytes_per_vector"] = width, 4 * width
+    if settings:
+        record["params"]["similarity_per_precision"] = {
+            p: SIMILARITY[p] for p in dict.fromkeys(p for _, p in settings)
+        }
+        compressed = []
+        for dim, precision in settings:
+            images, texts = comparable(
+                [truncate(image_emb, dim), truncate(text_emb, dim)], precision
+            )
+            result = image_text_retrieval(images.float(), texts.float(), text_to_image=owners)
+            entry: dict[str, Any] = {
+                "dim": dim,
+                "precision": precision,
+                "bytes": bytes_per_vector(dim, precision),
+            }
+            for direction, metrics in result["metrics"].items():
+                entry[f"{direction} r@1"] = metrics["recall@1"]
+                entry[f"{direction} mrr"] = metrics["mrr"]
+            entry["r@1"] = (entry["image_to_text r@1"] + entry["text_to_image r@1"]) / 2
+            compressed.append(entry)
+        record["metrics"]["compressed"] = compressed
     return [record]
 
 
@@ -297,13 +351,14 @@ def _retrieval_cells(record: Record) -> list[tuple[str, str]]:
         (f"{direction} R@{k}", f"{metrics[direction][f'recall@{k}']:.4f}")
         for direction in ("image_to_text", "text_to_image")
         for k in (1, 5)
-    ]
+    ] + compressed_cells(record, "mean R@1", "r@1")
 
 
 RETRIEVAL = EvalProtocol(
     "retrieval",
     ("image_text",),
     retrieval_protocol,
+    RetrievalParams,
     cells=_retrieval_cells,
     record_names=("image_text_retrieval",),
 )

@@ -36,6 +36,7 @@ from contrastkit.eval.compression import (
     check_eval_dims,
     check_eval_precisions,
     compressed_cells,
+    compressed_settings,
     pair_similarity,
     truncate,
 )
@@ -237,21 +238,6 @@ class STSParams:
             )
         check_eval_dims(self.eval_dims)
         check_eval_precisions(self.eval_precisions)
-
-
-def compressed_settings(
-    width: int, dims: list[int] | None, precisions: list[str]
-) -> list[tuple[int, str]]:
-    """The (dim, precision) pairs to report besides (width, float32): every dim of ``dims``
-    and the full ``width``, at every precision, largest dim first."""
-    too_large = [d for d in dims or [] if d > width]
-    if too_large:
-        raise ValueError(
-            f"eval_dims {too_large} exceed the embedding dimension {width}; "
-            f"use dims of at most {width}"
-        )
-    every = sorted({width, *(dims or [])}, reverse=True)
-    return [(d, p) for d in every for p in precisions if (d, p) != (width, "float32")]
 
 
 def _compressed_scores(
