@@ -249,3 +249,25 @@ def compressed_settings(
         )
     every = sorted({width, *(dims or [])}, reverse=True)
     return [(d, p) for d in every for p in precisions if (d, p) != (width, "float32")]
+
+
+def plan_compressed(
+    record: dict[str, Any],
+    context: object,
+    width: int,
+    dims: list[int] | None,
+    precisions: Sequence[str],
+) -> list[tuple[int, str]]:
+    """The (dim, precision) settings a protocol reports besides (width, float32), from its
+    ``eval_dims`` (None: the ``matryoshka_dims`` of the run's context, if any) and
+    ``eval_precisions``; writes the full dim, its size and each precision's similarity into
+    ``record["params"]``."""
+    if dims is None:  # a run trained with matryoshka_dims reports each of them
+        dims = getattr(context, "matryoshka_dims", None)
+    settings = compressed_settings(width, dims, list(precisions))
+    record["params"]["dim"], record["params"]["bytes_per_vector"] = width, 4 * width
+    if settings:
+        record["params"]["similarity_per_precision"] = {
+            p: SIMILARITY[p] for p in dict.fromkeys(p for _, p in settings)
+        }
+    return settings

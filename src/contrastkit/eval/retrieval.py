@@ -30,13 +30,12 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from contrastkit.eval.compression import (
-    SIMILARITY,
     bytes_per_vector,
     check_eval_dims,
     check_eval_precisions,
     comparable,
     compressed_cells,
-    compressed_settings,
+    plan_compressed,
     truncate,
 )
 from contrastkit.eval.protocol import EvalProtocol, ImageTextEmbedder, Record
@@ -314,15 +313,8 @@ def retrieval_protocol(context: ImageTextEmbedder, params: RetrievalParams) -> l
     record = image_text_retrieval(image_emb, text_emb, text_to_image=owners)
     record["params"]["dataset"] = name
     width = image_emb.shape[1]
-    dims = params.eval_dims
-    if dims is None:
-        dims = getattr(context, "matryoshka_dims", None)
-    settings = compressed_settings(width, dims, list(params.eval_precisions))
-    record["params"]["dim"], record["params"]["bytes_per_vector"] = width, 4 * width
+    settings = plan_compressed(record, context, width, params.eval_dims, params.eval_precisions)
     if settings:
-        record["params"]["similarity_per_precision"] = {
-            p: SIMILARITY[p] for p in dict.fromkeys(p for _, p in settings)
-        }
         compressed = []
         for dim, precision in settings:
             images, texts = comparable(

@@ -31,13 +31,12 @@ from contrastkit.data.sts_files import STSB_SPLITS as STSB_SPLITS
 from contrastkit.data.sts_files import read_sts_benchmark as read_sts_benchmark
 from contrastkit.data.sts_files import read_sts_tsv as read_sts_tsv
 from contrastkit.eval.compression import (
-    SIMILARITY,
     bytes_per_vector,
     check_eval_dims,
     check_eval_precisions,
     compressed_cells,
-    compressed_settings,
     pair_similarity,
+    plan_compressed,
     truncate,
 )
 from contrastkit.eval.protocol import EvalProtocol, Record, SentenceEncoder
@@ -274,15 +273,8 @@ def sts_protocol(context: SentenceEncoder, params: STSParams) -> list[Record]:
     record = sts_evaluate(datasets)
     record["params"]["encoder_output"] = "encode(): pooled sentence features"
     width = next(iter(datasets.values()))[0].shape[1]
-    dims = params.eval_dims
-    if dims is None:  # a run trained with matryoshka_dims reports each of them
-        dims = getattr(context, "matryoshka_dims", None)
-    settings = compressed_settings(width, dims, list(params.eval_precisions))
-    record["params"]["dim"], record["params"]["bytes_per_vector"] = width, 4 * width
+    settings = plan_compressed(record, context, width, params.eval_dims, params.eval_precisions)
     if settings:
-        record["params"]["similarity_per_precision"] = {
-            p: SIMILARITY[p] for p in dict.fromkeys(p for _, p in settings)
-        }
         record["metrics"]["compressed"] = _compressed_scores(datasets, settings)
     return [record]
 
