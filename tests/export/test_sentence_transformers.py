@@ -71,11 +71,23 @@ def test_cls_pooler_and_kept_head_become_dense_layers(
     check_parity(run, out)
 
 
-def test_small_transformer_is_refused_with_the_reason(
-    small_text_run: contrastkit.Run, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("pooler", ["mean", "cls"])
+def test_small_transformer_as_xlm_roberta_xl(
+    pooler: str,
+    make_text_recipe: Callable[..., dict[str, object]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    args = ["export", str(small_text_run.folder), "--format", "sentence-transformers"]
-    assert main([*args, "--out", str(tmp_path / "st")]) == 2
-    error = capsys.readouterr().err.strip()
-    assert "pre-layer-norm Transformer" in error and "--format onnx" in error
-    assert len(error.splitlines()) == 1 and not (tmp_path / "st").exists()
+    """The from-scratch pre-layer-norm Transformer (MiniLM's tokenizer) as XLM-RoBERTa-XL."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    recipe = make_text_recipe(tmp_path)
+    recipe["encoder_options"] = {**recipe["encoder_options"], "pooler": pooler}  # type: ignore[dict-item]
+    run = contrastkit.train_run(recipe, tmp_path / "run")
+    out = tmp_path / "st"
+    assert (
+        main(["export", str(run.folder), "--format", "sentence-transformers", "--out", str(out)])
+        == 0
+    )
+    config = json.loads((out / "config.json").read_text())
+    assert config["model_type"] == "xlm-roberta-xl" and config["num_hidden_layers"] == 1
+    check_parity(run, out)

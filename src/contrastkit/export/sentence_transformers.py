@@ -11,7 +11,7 @@ from typing import Any
 
 from torch import nn
 
-from contrastkit.export.text import hugging_face_model, kept_head, save_hugging_face, text_encoder
+from contrastkit.export.text import kept_head, save_hugging_face, text_encoder
 
 # contrastkit's poolers as sentence-transformers' pooling modes ("cls" adds BERT's pooler)
 POOLING_MODES = {"mean": "mean", "max": "max", "cls": "cls", "cls_before_pooler": "cls"}
@@ -50,7 +50,6 @@ def write_sentence_transformers(run: Any, folder: Path) -> str:
             f"pooler; the run can be exported as huggingface or onnx (poolers it maps: "
             f"{', '.join(POOLING_MODES)})"
         )
-    hugging_face_model(run)  # the clear error for the small Transformer, before any work
     modules = _modules()
     with tempfile.TemporaryDirectory() as scratch:
         save_hugging_face(run, Path(scratch))
@@ -59,7 +58,7 @@ def write_sentence_transformers(run: Any, folder: Path) -> str:
             transformer,
             modules.Pooling(encoder.feature_dim, pooling_mode=POOLING_MODES[encoder.pooler]),
         ]
-        pooler = encoder.backbone.bert_pooler
+        pooler = getattr(encoder.backbone, "bert_pooler", None)
         if encoder.pooler == "cls" and pooler is not None:
             stack.append(_dense(modules, pooler.dense))
         head: Any = kept_head(run.method)

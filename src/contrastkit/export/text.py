@@ -7,11 +7,6 @@ from typing import Any
 
 from torch import nn
 
-SMALL_TRANSFORMER_REASON = (
-    "the small_transformer is contrastkit's own pre-layer-norm Transformer, which no Hugging Face "
-    "architecture loads; export it with --format onnx"
-)
-
 
 def text_encoder(method: nn.Module) -> Any:
     """The method's :class:`~contrastkit.encoders.text.TextEncoder` (SimCSE's ``encoder``)."""
@@ -30,16 +25,25 @@ def kept_head(method: nn.Module) -> nn.Module | None:
 def hugging_face_model(run: Any) -> tuple[Any, Path]:
     """The run's ``transformers`` model and the folder its tokenizer came from.
 
+    A MiniLM or local-folder run's model is its own; the small Transformer is converted to
+    ``XLMRobertaXLModel`` (:mod:`contrastkit.export.xlm_roberta_xl`) with MiniLM's tokenizer.
+
     Raises:
-        ValueError: the run's text encoder is not a Hugging Face model (the small Transformer).
+        ValueError: the run's text backbone is neither.
     """
     from contrastkit.encoders.text.huggingface import HuggingFaceBackbone
     from contrastkit.encoders.text.minilm import minilm_dir
+    from contrastkit.encoders.text.small import SmallTransformer
+    from contrastkit.export.xlm_roberta_xl import to_xlm_roberta_xl
 
-    backbone = text_encoder(run.method).backbone
+    encoder = text_encoder(run.method)
+    backbone = encoder.backbone
+    if isinstance(backbone, SmallTransformer):
+        return to_xlm_roberta_xl(backbone, encoder.tokenizer.pad_id), minilm_dir()
     if not isinstance(backbone, HuggingFaceBackbone):
         raise ValueError(
-            f"cannot export {run.folder} as a Hugging Face model: {SMALL_TRANSFORMER_REASON}"
+            f"cannot export {run.folder} as a Hugging Face model: its text backbone "
+            f"{type(backbone).__name__} is neither a Hugging Face model nor the small_transformer"
         )
     name = run.recipe.model.encoder
     return backbone.model, minilm_dir() if name == "minilm" else Path(name).expanduser()
