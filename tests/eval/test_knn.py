@@ -88,3 +88,39 @@ def test_more_bad_inputs() -> None:
         knn_scores(bank, labels, torch.randn(2, 2), chunk_size=0)
     with pytest.raises(ValueError, match="test_labels"):
         knn_accuracy(bank, labels, torch.randn(2, 2), torch.tensor([0]))
+
+
+class _FakeFeatures:
+    """An image evaluation context: 3 well-separated classes in 16 dims."""
+
+    def labelled_features(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+        generator = torch.Generator().manual_seed(0 if split == "train" else 1)
+        labels = torch.arange(30) % 3
+        centers = torch.eye(16)[:3] * 4
+        return centers[labels] + torch.randn(30, 16, generator=generator), labels
+
+
+def test_knn_per_dim_and_precision() -> None:
+    from contrastkit.eval.compression import comparable, truncate
+    from contrastkit.eval.knn import KNNParams, knn_protocol
+    from contrastkit.registry import PROTOCOLS
+
+    params = KNNParams(knn_k=5, eval_dims=[8], eval_precisions=["float32", "int8", "binary"])
+    (record,) = knn_protocol(_FakeFeatures(), params)
+    entries = {(e["dim"], e["precision"]): e for e in record["metrics"]["compressed"]}
+    assert list(entries) == [
+        (16, "int8"),
+        (16, "binary"),
+        (8, "float32"),
+        (8, "int8"),
+        (8, "binary"),
+    ]
+    assert [entries[(8, p)]["bytes"] for p in ("float32", "int8", "binary")] == [32, 8, 1]
+    train, train_labels = _FakeFeatures().labelled_features("train")
+    test, test_labels = _FakeFeatures().labelled_features("test")
+    a, b = comparable([truncate(train, 8), truncate(test, 8)], "binary")
+    expected = knn_accuracy(a.float(), train_labels, b.float(), test_labels, k=5)
+    assert entries[(8, "binary")]["top1"] == expected["top1"]
+    assert "kNN top-1 @8 (float32/int8/binary)" in dict(PROTOCOLS["knn"].cells(record))
+    (plain,) = knn_protocol(_FakeFeatures(), KNNParams(knn_k=5))
+    assert "compressed" not in plain["metrics"] and "dim" not in plain["params"]

@@ -260,13 +260,13 @@ def plan_compressed(
 ) -> list[tuple[int, str]]:
     """The (dim, precision) settings a protocol reports besides (width, float32), from its
     ``eval_dims`` (None: the ``matryoshka_dims`` of the run's context, if any) and
-    ``eval_precisions``; writes the full dim, its size and each precision's similarity into
-    ``record["params"]``."""
+    ``eval_precisions``; when there are any, writes the full dim, its size and each
+    precision's similarity into ``record["params"]`` (a plain record stays as it was)."""
     if dims is None:  # a run trained with matryoshka_dims reports each of them
         dims = getattr(context, "matryoshka_dims", None)
     settings = compressed_settings(width, dims, list(precisions))
-    record["params"]["dim"], record["params"]["bytes_per_vector"] = width, 4 * width
     if settings:
+        record["params"]["dim"], record["params"]["bytes_per_vector"] = width, 4 * width
         record["params"]["similarity_per_precision"] = {
             p: SIMILARITY[p] for p in dict.fromkeys(p for _, p in settings)
         }

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from contrastkit.eval.compression import (
+    bytes_per_vector,
+    check_eval_dims,
+    check_eval_precisions,
+    comparable,
+    compressed_cells,
+    plan_compressed,
+    truncate,
+)
 from contrastkit.eval.protocol import EvalProtocol, LabelledFeatures, Record
 from contrastkit.types.values import check_number
 
@@ -137,25 +146,46 @@ class KNNParams:
 
     knn_k: int = 200  # neighbours (InstDisc, arXiv 1805.01978)
     knn_temperature: float = 0.1  # vote temperature (InstDisc)
+    # also report these prefix dims of the features (truncated, re-normalized)
+    eval_dims: list[int] | None = None
+    # also report these precisions (float32, int8, binary) at every dim, with bytes per vector
+    eval_precisions: list[str] = field(default_factory=lambda: ["float32"])
 
     def __post_init__(self) -> None:
         check_number("knn_k", self.knn_k, integer=True, minimum=1)
         check_number("knn_temperature", self.knn_temperature, minimum=0, open_minimum=True)
+        check_eval_dims(self.eval_dims)
+        check_eval_precisions(self.eval_precisions)
 
 
 def knn_protocol(context: LabelledFeatures, params: KNNParams) -> list[Record]:
-    """Weighted kNN top-1/top-5 of the test split against the training split's features."""
+    """Weighted kNN top-1/top-5 of the test split against the training split's features; with
+    ``eval_dims`` or ``eval_precisions`` also each truncated dim and precision
+    (``metrics["compressed"]``; the vote uses that precision's similarity)."""
     train, train_labels = context.labelled_features("train")
     test, test_labels = context.labelled_features("test")
     settings: dict[str, Any] = {"k": params.knn_k, "temperature": params.knn_temperature}
-    metrics = knn_accuracy(
-        train, train_labels, test, test_labels, k=params.knn_k, temperature=params.knn_temperature
+    options: dict[str, Any] = {"k": params.knn_k, "temperature": params.knn_temperature}
+    metrics: dict[str, Any] = knn_accuracy(train, train_labels, test, test_labels, **options)
+    record = {"protocol": "knn", "params": settings, "metrics": metrics}
+    plan = plan_compressed(
+        record, context, train.shape[1], params.eval_dims, params.eval_precisions
     )
-    return [{"protocol": "knn", "params": settings, "metrics": metrics}]
+    if plan:
+        metrics["compressed"] = []
+        for dim, precision in plan:
+            a, b = comparable([truncate(train, dim), truncate(test, dim)], precision)
+            scores = knn_accuracy(a.float(), train_labels, b.float(), test_labels, **options)
+            size = bytes_per_vector(dim, precision)
+            metrics["compressed"].append(
+                {"dim": dim, "precision": precision, "bytes": size} | scores
+            )
+    return [record]
 
 
 def _knn_cells(record: Record) -> list[tuple[str, str]]:
-    return [(f"kNN top-1 (k={record['params']['k']})", f"{record['metrics']['top1']:.4f}")]
+    cells = [(f"kNN top-1 (k={record['params']['k']})", f"{record['metrics']['top1']:.4f}")]
+    return cells + compressed_cells(record, "kNN top-1", "top1")
 
 
 KNN = EvalProtocol("knn", ("image",), knn_protocol, KNNParams, _knn_cells)
