@@ -1,5 +1,6 @@
 # Each target does its own set-up on a fresh machine: a .venv, then the package with its test
-# extras, installed under constraints.txt (pins torch; an unpinned torch can pull a multi-GB build).
+# extras (export: safetensors, onnx, onnxruntime, sentence-transformers, which the export tests
+# load), installed under constraints.txt (pins torch; an unpinned torch can pull a multi-GB build).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -12,7 +13,7 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,text,image-text]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,text,image-text,export]'
 	touch $(STAMP)
 
 install: $(STAMP)
