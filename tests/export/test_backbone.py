@@ -36,7 +36,7 @@ def test_small_convnet_round_trip(digits_run: contrastkit.Run, tmp_path: Path) -
     # the model card: recipe, data licence, the run's kNN record, how to load it
     card = (out / "README.md").read_text()
     assert '"protocol": "knn"' in card and "CC BY 4.0" in card and "load_model" in card
-    assert '"method": "simclr"' in card
+    assert '"method": "simclr"' in card and "random initialization" in card
     assert not list(out.glob("*.pt")) and not list(out.glob("*.pkl"))  # no pickle
 
 

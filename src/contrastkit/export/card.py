@@ -21,11 +21,22 @@ KNOWN_LICENCES = {
     "efficientnet_lite0": "EfficientNet-Lite0 weights (TensorFlow model garden port): Apache-2.0",
 }
 
-_DATA_KEYS = ("dataset", "eval_data", "zero_shot_dataset", "encoder", "text_encoder")
+# recipe keys naming data or starting weights, and what each is to the run
+_DATA_KEYS = {
+    "dataset": "training data",
+    "eval_data": "evaluation data (sts)",
+    "zero_shot_dataset": "evaluation data (zero_shot)",
+    "encoder": "encoder",
+    "text_encoder": "text encoder",
+}
 
 
-def _licence(value: Any) -> str:
+def _licence(key: str, value: Any) -> str:
+    from contrastkit.encoders.build import ENCODERS
+
     name = str(value).replace("-", "_").lower()
+    if key in ("encoder", "text_encoder") and name in {*ENCODERS, "small_transformer", "mlp"}:
+        return "trained from random initialization by this run (no pretrained weights)"
     if name in KNOWN_LICENCES:
         return KNOWN_LICENCES[name]
     return "not known to contrastkit (your own file or folder): state its licence here"
@@ -39,7 +50,7 @@ def _records(folder: Path) -> str:
         records = json.loads(path.read_text())
     except ValueError:
         return "The run's `eval.json` is not valid JSON; evaluate the run again."
-    lines = [f"From the run's `eval.json` ({len(records)} records):", "", "```json"]
+    lines = ["The records of the run's `eval.json`, one per line:", "", "```json"]
     lines += [json.dumps(record) for record in records]
     return "\n".join([*lines, "```"])
 
@@ -57,7 +68,9 @@ def model_card(run: Any, format_name: str, summary: str, how_to_load: str) -> st
 
     flat = run.recipe.to_flat()
     data = [
-        f"- `{key}` = `{flat[key]}`: {_licence(flat[key])}" for key in _DATA_KEYS if flat.get(key)
+        f"- {role}, `{key}` = `{flat[key]}`: {_licence(key, flat[key])}"
+        for key, role in _DATA_KEYS.items()
+        if flat.get(key)
     ]
     return "\n".join(
         [
