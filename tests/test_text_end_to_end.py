@@ -73,7 +73,8 @@ def test_unsupervised_recipe_end_to_end(tmp_path: Path, capsys: pytest.CaptureFi
     assert "do not evaluate simcse runs; choose from sts" in capsys.readouterr().err
     embeddings = tmp_path / "sentences.npy"
     assert main(["embed", str(run), "--data", str(sentences), "--out", str(embeddings)]) == 0
-    assert "wrote (40, 32) features of 40 lines" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "wrote (40, 32) float32 features of 40 lines" in out and "row i is line i" in out
     assert np.load(embeddings).shape == (40, 32)
     ragged = tmp_path / "ragged.txt"  # row i of the embeddings is line i, whatever the line
     ragged.write_bytes(b"first line\n\nthird \xff\xfe line\n   \nfifth line\n")
