@@ -14,6 +14,7 @@ import contrastkit
 from contrastkit.cli import main
 from contrastkit.eval.protocol import EvalProtocol, LabelledFeatures
 from contrastkit.modalities.image import modality as image_modality
+from contrastkit.report import analysis
 from contrastkit.registry import PROTOCOLS, register_protocol
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "simclr_digits.toml"
@@ -31,9 +32,21 @@ def test_one_train_command_decodes_each_split_once(
         return decode(name, split, **options)
 
     monkeypatch.setattr(image_modality, "load_dataset", counted)
+    encoded: list[int] = []
+    encode = analysis.encode_dataset
+
+    def counted_encode(method: Any, dataset: Any, views: Any, **options: Any) -> Any:
+        encoded.append(len(dataset))
+        return encode(method, dataset, views, **options)
+
+    monkeypatch.setattr(analysis, "encode_dataset", counted_encode)
     argv = ["train", "--recipe", str(RECIPE), "--out", str(tmp_path / "run")]
     assert main([*argv, *(x for s in SHORT for x in ("--set", s))]) == 0  # train, eval, report
     assert sorted(loads) == [("digits", "test"), ("digits", "train")]
+    assert encoded == []  # the report reuses the features evaluation computed
+    assert (tmp_path / "run" / "report.html").is_file()
+    assert main(["report", str(tmp_path / "run"), "--max-points", "50"]) == 0
+    assert encoded == [50, 1347]  # alone, the report encodes only its samples
 
 
 def test_python_front_door_mirrors_the_cli(tmp_path: Path) -> None:

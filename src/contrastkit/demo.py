@@ -15,13 +15,11 @@ from typing import Any
 
 import torch
 
-from contrastkit.eval.protocol import EvalProtocol
 from contrastkit.eval.protocols import FeatureSplits
 from contrastkit.modalities.image.modality import ImageFeatures, build_model, load_images
 from contrastkit.recipe import Recipe, recipe_from_dict
-from contrastkit.registry import PROTOCOLS
 from contrastkit.results import format_table
-from contrastkit.run import Run
+from contrastkit.run import Run, run_protocols
 
 # The same settings as recipes/simclr_digits.toml (kept in code so the demo runs from a wheel).
 DEMO_RECIPE: dict[str, Any] = {
@@ -72,13 +70,6 @@ def run_demo(
         return results
 
 
-def _evaluate(recipe: Recipe, context: Any) -> list[dict[str, Any]]:
-    protocols: list[EvalProtocol] = [PROTOCOLS[name] for name in recipe.protocols]
-    return [
-        r for protocol in protocols for r in protocol.run(context, recipe.params(protocol.name))
-    ]
-
-
 def _baselines(run: Run) -> dict[str, list[dict[str, Any]]]:
     """Raw pixels and the same encoder at initialization, through the same protocols, on the
     run's decoded splits (nothing is decoded twice)."""
@@ -95,8 +86,8 @@ def _baselines(run: Run) -> dict[str, list[dict[str, Any]]]:
     torch.manual_seed(recipe.train.seed)
     untrained = ImageFeatures(recipe, build_model(recipe, run.spec["in_channels"]), run.splits)
     return {
-        "raw pixels": _evaluate(recipe, pixels),
-        "random-init ConvNet": _evaluate(recipe, untrained),
+        "raw pixels": run_protocols(recipe, pixels),
+        "random-init ConvNet": run_protocols(recipe, untrained),
     }
 
 

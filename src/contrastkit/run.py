@@ -20,13 +20,13 @@ all of them.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from contrastkit.data.atomic_write import write_atomically
 from contrastkit.distributed import rank
 from contrastkit.eval.health import HealthMonitor
 from contrastkit.methods.base import MethodOutput
@@ -70,6 +70,7 @@ class Run:
         self.splits = Splits()
         self._method: nn.Module | None = None
         self._spec: dict[str, Any] | None = None
+        self._context: Any = None
 
     @classmethod
     def load(cls, folder: str | Path) -> Run:
@@ -133,7 +134,7 @@ class Run:
         best = self.folder / BEST_NAME
         if best.is_file():  # evaluate the weights selected on the dev set
             load_weights(setup.method, load_checkpoint(best)["model"], self.folder)
-        self._method = setup.method
+        self._method, self._context = setup.method, None
         return result
 
     def evaluate(
@@ -146,14 +147,18 @@ class Run:
         written to ``eval.json`` (:meth:`save_eval`). Returns the records.
         """
         recipe = self.recipe.with_eval(protocols, data)
-        context = self.modality.context(recipe, self.method, self.splits)
-        records: list[Record] = []
-        for name in recipe.protocols:
-            protocol = PROTOCOLS[name]
-            records += protocol.run(context, recipe.params(name))
+        records = run_protocols(recipe, self.context())
         if save:
             self.save_eval(records)
         return records
+
+    def context(self) -> Any:
+        """The modality's evaluation context for the trained method, kept for this run object
+        (features it computes, e.g. of the image splits, are computed once: evaluation and the
+        report share them)."""
+        if self._context is None:
+            self._context = self.modality.context(self.recipe, self.method, self.splits)
+        return self._context
 
     def save_eval(self, records: list[Record]) -> Path:
         """Write ``eval.json`` atomically; an ``OSError`` names the folder."""
@@ -232,13 +237,10 @@ class Run:
 
 
 def _write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename (never half written)."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """Write ``text`` to ``path`` atomically; an ``OSError`` names the file."""
     try:
-        temporary.write_text(text)
-        os.replace(temporary, path)
+        write_atomically(path, lambda handle: handle.write(text.encode()))
     except OSError as error:
-        temporary.unlink(missing_ok=True)
         raise OSError(f"cannot write {path}: {error.strerror or error}") from error
 
 
@@ -267,6 +269,14 @@ class _Observers:
         for name, observer in self._stateful().items():
             if name in state and hasattr(observer, "load_state_dict"):
                 observer.load_state_dict(state[name])
+
+
+def run_protocols(recipe: Recipe, context: Any) -> list[Record]:
+    """The records of ``recipe.protocols`` on an evaluation context (a trained run's, or one
+    over features you have, such as :class:`contrastkit.eval.protocols.FeatureSplits`)."""
+    return [
+        r for name in recipe.protocols for r in PROTOCOLS[name].run(context, recipe.params(name))
+    ]
 
 
 def train_run(
@@ -306,4 +316,4 @@ def load_run(folder: str | Path) -> Run:
     return Run.load(folder)
 
 
-__all__ = ["EVAL_NAME", "RECIPE_NAME", "SPEC_NAME", "Run", "load_run", "train_run"]
+__all__ = ["EVAL_NAME", "RECIPE_NAME", "SPEC_NAME", "Run", "load_run", "run_protocols", "train_run"]

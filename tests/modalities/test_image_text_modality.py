@@ -14,7 +14,8 @@ from contrastkit.methods import PairBatch, TwoTower
 from contrastkit.modalities.base import Splits
 from contrastkit.modalities.image_text import IMAGE_TEXT, build_two_tower
 from contrastkit.recipe import Recipe, recipe_from_dict
-from contrastkit.registry import PROTOCOLS, modality_of
+from contrastkit.registry import modality_of
+from contrastkit.run import run_protocols
 from contrastkit.train import fit
 
 SMALL = {
@@ -47,10 +48,7 @@ def small_recipe(pairs: Path, **overrides: object) -> Recipe:
 
 def evaluate(recipe: Recipe, method: torch.nn.Module) -> list[dict]:
     """The recipe's protocols on ``method``, through the modality's evaluation context."""
-    context = IMAGE_TEXT.context(recipe, method, Splits())
-    return [
-        r for name in recipe.protocols for r in PROTOCOLS[name].run(context, recipe.params(name))
-    ]
+    return run_protocols(recipe, IMAGE_TEXT.context(recipe, method, Splits()))
 
 
 def test_two_tower_is_an_image_text_method() -> None:

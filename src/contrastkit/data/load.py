@@ -81,6 +81,18 @@ def _split_path(source: Path, split: str) -> Path:
     )
 
 
+def builtin_name(name: str | os.PathLike[str]) -> str | None:
+    """The built-in data set ``name`` means (``"fashion-mnist"`` is ``"fashion_mnist"``), or
+    None for a path.
+
+    Example:
+        >>> builtin_name("Fashion-MNIST"), builtin_name("photos/")
+        ('fashion_mnist', None)
+    """
+    key = str(name).replace("-", "_").lower()
+    return key if key in BUILTIN else None
+
+
 def load_dataset(name: str | os.PathLike[str], split: str = "train", **kwargs: Any) -> ImageDataset:
     """Load a built-in data set by name, or a user's images by path.
 
@@ -110,9 +122,9 @@ def load_dataset(name: str | os.PathLike[str], split: str = "train", **kwargs: A
         1347
     """
     key = str(name)
-    builtin = BUILTIN.get(key.replace("-", "_").lower())
+    builtin = builtin_name(key)
     if builtin is not None:
-        return _call(builtin, split, **kwargs)
+        return _call(BUILTIN[builtin], split, **kwargs)
     if "{split}" in key:
         source = Path(key.replace("{split}", split)).expanduser()
     else:

@@ -66,6 +66,16 @@ class TrainingSetup:
     observers: list[Callable[[Path], StepObserver]] = field(default_factory=list)
 
 
+def skipped_note(skipped: list[str], what: str) -> list[str]:
+    """The line to print after training about files left out (none when nothing was).
+
+    Example:
+        >>> skipped_note(["a/1.png", "a/2.png"], "unreadable image files")
+        ['skipped 2 unreadable image files, e.g. a/1.png']
+    """
+    return [f"skipped {len(skipped)} {what}, e.g. {skipped[0]}"] if skipped else []
+
+
 class Modality(Protocol):
     """One modality's recipe-to-run glue.
 
@@ -111,4 +121,4 @@ class Modality(Protocol):
         ...
 
 
-__all__ = ["Modality", "Splits", "TrainingSetup"]
+__all__ = ["Modality", "Splits", "TrainingSetup", "skipped_note"]

@@ -15,7 +15,7 @@ from typing import Any
 
 from contrastkit.modalities.image.modality import build_views, load_images
 from contrastkit.report import embedded, logged
-from contrastkit.report.analysis import embed, sample
+from contrastkit.report.analysis import embed_sample, sample
 from contrastkit.report.html import Section, page
 from contrastkit.run import RECIPE_NAME, Run
 from contrastkit.train.metrics_log import read_metrics
@@ -114,8 +114,25 @@ def _checkpoint_sections(
         return embedded.skipped(f"could not load the run or its data ({error})")
     views = build_views(data, test_full.images.shape[1])
     device = run.recipe.train.device
-    test = embed(method, views, sample(test_full, max_points, seed=seed), device=device)
-    gallery = embed(method, views, sample(train_full, GALLERY_SIZE, seed=seed), device=device)
+    context = run.context()  # features that evaluation computed are not computed again
+    test = embed_sample(
+        method,
+        views,
+        test_full,
+        max_points,
+        seed=seed,
+        device=device,
+        known=context.computed("test"),
+    )
+    gallery = embed_sample(
+        method,
+        views,
+        train_full,
+        GALLERY_SIZE,
+        seed=seed,
+        device=device,
+        known=context.computed("train"),
+    )
     pairs = sample(test_full, embedded.SIMILARITY_IMAGES, seed=seed)
     return [
         embedded.embedding_map(test, seed=seed),

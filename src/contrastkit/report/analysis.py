@@ -46,18 +46,42 @@ class Similarities:
     negative: Tensor
 
 
+def sample_rows(total: int, count: int, *, seed: int) -> Tensor:
+    """Up to ``count`` of ``total`` indices drawn without replacement, in index order."""
+    if count >= total:
+        return torch.arange(total)
+    order = torch.randperm(total, generator=torch.Generator().manual_seed(seed))
+    return order[:count].sort().values
+
+
 def sample(dataset: ImageDataset, count: int, *, seed: int) -> ImageDataset:
     """Up to ``count`` samples of ``dataset`` drawn without replacement, in index order."""
     if count >= len(dataset):
         return dataset
-    order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))
-    return dataset.subset(order[:count].sort().values)
+    return dataset.subset(sample_rows(len(dataset), count, seed=seed))
 
 
-def embed(method: nn.Module, views: MultiView, dataset: ImageDataset, *, device: str) -> Embedded:
-    """Normalized frozen features of every image of ``dataset`` (through ``views.eval``)."""
-    features = encode_dataset(method, dataset, views, device=device)
-    return Embedded(dataset, F.normalize(features.flatten(1), dim=1))
+def embed_sample(
+    method: nn.Module,
+    views: MultiView,
+    dataset: ImageDataset,
+    count: int,
+    *,
+    seed: int,
+    device: str,
+    known: Tensor | None = None,
+) -> Embedded:
+    """Normalized frozen features (through ``views.eval``) of a sample of ``count`` images.
+
+    ``known``: the features of every image of ``dataset`` when evaluation already computed
+    them; the sample's rows are then taken from them instead of encoding the images again.
+    """
+    rows = sample_rows(len(dataset), count, seed=seed)
+    if known is not None:
+        features = known[rows]
+    else:
+        features = encode_dataset(method, dataset.subset(rows), views, device=device)
+    return Embedded(dataset.subset(rows), F.normalize(features.flatten(1), dim=1))
 
 
 def project_2d(features: Tensor, *, seed: int) -> tuple[np.ndarray, str]:

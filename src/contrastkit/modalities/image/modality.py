@@ -12,10 +12,10 @@ import torch
 from torch import Tensor, nn
 
 from contrastkit.data.dataset import ImageDataset
-from contrastkit.data.load import BUILTIN, load_dataset
+from contrastkit.data.load import builtin_name, load_dataset
 from contrastkit.data.views import ViewSource
 from contrastkit.distributed import world_size
-from contrastkit.modalities.base import Splits, TrainingSetup
+from contrastkit.modalities.base import Splits, TrainingSetup, skipped_note
 from contrastkit.modalities.image.recipe import ImageData
 from contrastkit.recipe import Recipe
 from contrastkit.registry import METHODS, VIEW_RECIPES, build_encoder, build_method
@@ -87,6 +87,10 @@ class ImageFeatures:
         self.recipe, self.method, self.splits = recipe, method, splits
         self._features: dict[str, tuple[Tensor, Tensor]] = {}
 
+    def computed(self, split: str) -> Tensor | None:
+        """The features of ``split`` if :meth:`labelled_features` computed them, else None."""
+        return self._features[split][0] if split in self._features else None
+
     def labelled_features(self, split: str) -> tuple[Tensor, Tensor]:
         if split not in self._features:
             data: Any = self.recipe.data
@@ -129,11 +133,7 @@ class ImageModality:
         method = self.build_method(recipe, spec)
         views = build_views(data, spec["in_channels"])
         source = ViewSource(dataset, views, channels_last=recipe.train.channels_last)
-        notes = []
-        if dataset.skipped:
-            notes.append(
-                f"skipped {len(dataset.skipped)} unreadable image files, e.g. {dataset.skipped[0]}"
-            )
+        notes = skipped_note(dataset.skipped, "unreadable image files")
         return TrainingSetup(method, source, notes)
 
     def context(self, recipe: Recipe, method: nn.Module, splits: Splits) -> ImageFeatures:
@@ -154,14 +154,14 @@ class ImageModality:
         dataset = load_images(source, split, splits, skip_corrupt=skip_corrupt)
         views = build_views(config, dataset.images.shape[1])
         features = encode_dataset(method, dataset, views, device=recipe.train.device)
-        what = f"{dataset.name} ({split})"
-        if dataset.skipped:
-            what += f"; skipped {len(dataset.skipped)} unreadable files, e.g. {dataset.skipped[0]}"
+        what = "; ".join(
+            [f"{dataset.name} ({split})", *skipped_note(dataset.skipped, "unreadable files")]
+        )
         return features, what
 
 
 def _with_dataset(data: ImageData, dataset: str) -> ImageData:
     """The run's data section reading ``dataset`` instead (folder options kept for folders)."""
-    builtin = dataset.replace("-", "_").lower() in BUILTIN
+    builtin = builtin_name(dataset) is not None
     folder_only: dict[str, Any] = {"load_size": None, "skip_corrupt": False} if builtin else {}
     return replace(data, dataset=dataset, **folder_only)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from contrastkit.data.load import BUILTIN
+from contrastkit.data.load import builtin_name
 from contrastkit.recipe import DataConfig
 from contrastkit.transforms.recipes import RECIPES
 from contrastkit.types.values import check_choice, check_number
@@ -30,8 +30,9 @@ class ImageData(DataConfig):
         check_number("load_size", self.load_size, integer=True, minimum=1, optional=True)
         if not isinstance(self.views_options, dict):
             raise ValueError(f"views_options must be a table, got {self.views_options!r}")
-        builtin = str(self.dataset).replace("-", "_").lower() in BUILTIN
-        if builtin and (self.skip_corrupt or self.load_size is not None):
+        if builtin_name(self.dataset) is not None and (
+            self.skip_corrupt or self.load_size is not None
+        ):
             key = "skip_corrupt" if self.skip_corrupt else "load_size"
             raise ValueError(
                 f"{key} applies to image folders, not the built-in data set {self.dataset!r}; "

@@ -22,7 +22,7 @@ from contrastkit.data.text import is_text_corpus
 from contrastkit.distributed import world_size
 from contrastkit.encoders.towers import build_tower, is_text_tower
 from contrastkit.methods.two_tower import TwoTower
-from contrastkit.modalities.base import Splits, TrainingSetup
+from contrastkit.modalities.base import Splits, TrainingSetup, skipped_note
 from contrastkit.modalities.image_text.recipe import ImageTextData
 from contrastkit.modalities.text import read_texts
 from contrastkit.recipe import ModelConfig, Recipe
@@ -253,12 +253,7 @@ class ImageTextModality:
         dataset = load_pairs(data, data.train_split, splits)
         method = build_two_tower(recipe.model, data)
         source = build_source(method, dataset, data, resolve_device(recipe.train.device))
-        notes = []
-        if dataset.skipped:
-            notes.append(
-                f"skipped {len(dataset.skipped)} missing or unreadable images, e.g. "
-                f"{dataset.skipped[0]}"
-            )
+        notes = skipped_note(dataset.skipped, "missing or unreadable images")
         return TrainingSetup(method, source, notes)
 
     def context(self, recipe: Recipe, method: nn.Module, splits: Splits) -> ImageTextFeatures:
