@@ -334,20 +334,17 @@ def recipe_from_dict(
     if unknown and not saved:
         raise _unknown_keys_error(unknown, method)
     parts["model"]["method_options"] = method_options
-    parts["model"].setdefault("encoder", modality.default_encoder)
-    if not parts["model"]["encoder"]:
+    if not parts["model"].get("encoder"):  # unset or "": the modality's default
         parts["model"]["encoder"] = modality.default_encoder
-    parts["eval"].setdefault("protocols", list(modality.default_protocols))
+    if parts["eval"].get("protocols") is None:
+        parts["eval"]["protocols"] = list(modality.default_protocols)
     built = {part: _build(cls, part, parts[part]) for part, cls in owners.items()}
-    evaluation: EvalConfig = built["eval"]
-    if evaluation.protocols is None:
-        evaluation = dataclasses.replace(evaluation, protocols=list(modality.default_protocols))
-    _check_protocols(list(evaluation.protocols or []), protocols, method)
+    _check_protocols(built["eval"].protocols, protocols, method)
     return Recipe(
         built["data"],
         built["model"],
         built["train"],
-        evaluation,
+        built["eval"],
         {name: built[name] for name in protocols},
     )
 
