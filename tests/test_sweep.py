@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,8 +21,18 @@ def test_split_sweep_keeps_lists_whole() -> None:
 
 
 def test_temperature_sweep_writes_table_json_and_plot(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from contrastkit.modalities.image import modality
+
+    loads: list[str] = []
+    decode = modality.load_dataset
+
+    def counted(name: Any, split: str = "train", **options: Any) -> Any:
+        loads.append(split)
+        return decode(name, split, **options)
+
+    monkeypatch.setattr(modality, "load_dataset", counted)
     argv = [
         "sweep",
         "--recipe",
@@ -43,6 +54,7 @@ def test_temperature_sweep_writes_table_json_and_plot(
     assert all(0.0 <= r["top1"] <= 1.0 for r in records)
     assert (tmp_path / "sweep.png").read_bytes()[:4] == b"\x89PNG"
     assert "temperature" in capsys.readouterr().out
+    assert sorted(loads) == ["test", "train"]  # two runs, each split decoded once for both
 
 
 def test_nothing_to_sweep_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

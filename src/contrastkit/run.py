@@ -52,7 +52,8 @@ class Run:
     Attributes:
         recipe: the run's recipe.
         folder: the run folder.
-        splits: the decoded data of this run object (each split decoded once).
+        splits: the decoded data of this run object (each split decoded once); runs over
+            the same data (a sweep) may share one.
 
     Example:
         >>> import contrastkit
@@ -63,11 +64,11 @@ class Run:
         >>> run.report()  # doctest: +SKIP
     """
 
-    def __init__(self, recipe: Recipe, folder: str | Path) -> None:
+    def __init__(self, recipe: Recipe, folder: str | Path, *, splits: Splits | None = None) -> None:
         self.recipe = recipe
         self.folder = Path(folder)
         self.modality = modality_of(recipe.model.method)
-        self.splits = Splits()
+        self.splits = splits if splits is not None else Splits()
         self._method: nn.Module | None = None
         self._spec: dict[str, Any] | None = None
         self._context: Any = None

@@ -18,7 +18,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from contrastkit.recipe import load_recipe, parse_override
+from contrastkit.modalities.base import Splits
+from contrastkit.recipe import parse_override, read_recipe_file, recipe_from_dict
 from contrastkit.run import Run
 
 
@@ -58,22 +59,24 @@ def run_sweep(
     """Train and evaluate one run per combination of the swept values; returns the records.
 
     Every combination's recipe is built and checked before the first run trains, so a bad
-    value fails at once. ``sweep.json`` stores each swept value as the recipe read it (a
-    number stays a number).
+    value fails at once. The runs share their decoded data (each split is decoded once for the
+    whole sweep). ``sweep.json`` stores each swept value as the recipe read it (a number stays
+    a number).
     """
     fixed, swept = split_sweep(overrides)
     if not swept:
         raise ValueError("nothing to sweep: give at least one --set key=v1,v2,...")
     out = Path(out)
     keys = list(swept)
+    values = read_recipe_file(recipe_path)
     plans = []
-    for values in itertools.product(*(swept[k] for k in keys)):
-        settings = [f"{k}={v}" for k, v in zip(keys, values, strict=True)]
+    for combination in itertools.product(*(swept[k] for k in keys)):
+        settings = [f"{k}={v}" for k, v in zip(keys, combination, strict=True)]
         typed = dict(parse_override(setting) for setting in settings)
-        plans.append((load_recipe(recipe_path, [*fixed, *settings]), settings, typed))
-    records = []
+        plans.append((recipe_from_dict(values, [*fixed, *settings]), settings, typed))
+    records, splits = [], Splits()
     for recipe, settings, typed in plans:
-        run = Run(recipe, out / ",".join(settings))
+        run = Run(recipe, out / ",".join(settings), splits=splits)
         if run.train().stopped == "interrupted":
             raise KeyboardInterrupt(f"sweep interrupted during {run.folder}; rerun it to resume")
         score = metric_of(run.evaluate(), metric)
