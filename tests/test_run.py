@@ -14,8 +14,8 @@ import contrastkit
 from contrastkit.cli import main
 from contrastkit.eval.protocol import EvalProtocol, LabelledFeatures
 from contrastkit.modalities.image import modality as image_modality
-from contrastkit.report import analysis
 from contrastkit.registry import PROTOCOLS, register_protocol
+from contrastkit.report import analysis
 
 RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "simclr_digits.toml"
 SHORT = ["epochs=2", "warmup_epochs=1", "probe_seeds=[0]", "label_fractions=[1.0]"]
